@@ -1,0 +1,1 @@
+"""Pure classifiers: text (and a names register) in, `Verdict` out. No database, no network."""

@@ -1,0 +1,1 @@
+"""Settings schema, defaults and the example configuration."""

@@ -1,0 +1,241 @@
+"""The settings schema: YAML file plus `SOCMON_*` environment overrides, validated by pydantic."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+
+
+def parse_duration(value: Any) -> Any:
+    """Accept 90, "90s", "15m", "1h", "3d", "1w" as well as timedeltas and ISO 8601."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class Role(StrEnum):
+    """Who a person is in socmon; decides what they may see and do."""
+
+    ADMIN = "admin"
+    MODERATOR = "moderator"
+    SAFEGUARDING_LEAD = "safeguarding_lead"
+    MANAGER = "manager"
+
+
+class Strict(BaseModel):
+    """Base of every config section: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ChannelConfig(Strict):
+    """One official channel to watch."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+    platform: str
+    enabled: bool = True
+    interval: Duration = timedelta(minutes=5)
+    options: dict[str, Any] = Field(default_factory=dict)
+    #: secret name -> environment variable, when not the default SOCMON_<CHANNEL>_<SECRET>
+    secrets: dict[str, str] = Field(default_factory=dict)
+
+
+LabelName = Literal[
+    "safeguarding", "threat", "identifying", "hate", "abuse", "sexual", "spam", "profanity"
+]
+
+
+class RouteRule(Strict):
+    """Alerts carrying `label` go to `queue`; `notify` roles hear at once when critical."""
+
+    label: LabelName
+    queue: str
+    notify: list[Role] = Field(default_factory=list)
+    deadline: Duration | None = None
+
+
+class Deadlines(Strict):
+    """Time to act, by severity (the taxonomy's defaults)."""
+
+    critical: Duration = timedelta(hours=1)
+    high: Duration = timedelta(hours=24)
+    low: Duration = timedelta(hours=72)
+
+
+def _default_routes() -> list[RouteRule]:
+    return [
+        RouteRule(label="safeguarding", queue="safeguarding",
+                  notify=[Role.SAFEGUARDING_LEAD]),
+        RouteRule(label="threat", queue="urgent",
+                  notify=[Role.MANAGER, Role.SAFEGUARDING_LEAD]),
+        RouteRule(label="identifying", queue="moderation"),
+        RouteRule(label="hate", queue="moderation", notify=[Role.MANAGER]),
+        RouteRule(label="abuse", queue="moderation"),
+        RouteRule(label="sexual", queue="moderation"),
+        RouteRule(label="spam", queue="moderation"),
+        RouteRule(label="profanity", queue="moderation"),
+    ]
+
+
+class Routing(Strict):
+    """How flags become alerts: the first rule whose label the verdict carries wins."""
+
+    deadlines: Deadlines = Field(default_factory=Deadlines)
+    rules: list[RouteRule] = Field(default_factory=_default_routes)
+    #: severities below this open no alert (the verdict is still stored)
+    min_severity: Literal["low", "high", "critical"] = "low"
+
+
+class ClassifierConfig(Strict):
+    """Which classifier labels items, and how eager it is."""
+
+    name: str = "policy"
+    #: 0 = flag only the surest, 1 = flag anything plausible
+    sensitivity: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    #: per-label score thresholds overriding the sensitivity, e.g. {abuse: 0.6}
+    thresholds: dict[LabelName, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(default_factory=dict)
+    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 256
+
+
+class Takedown(Strict):
+    """The outbox worker that performs takedowns and verifies them."""
+
+    worker_interval: Duration = timedelta(seconds=5)
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
+    verify_after: Duration = timedelta(minutes=1)
+
+
+class Web(Strict):
+    """The moderator web UI."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    public_url: str = "http://127.0.0.1:8080"
+
+
+class Smtp(Strict):
+    """Outgoing mail; the password comes from SOCMON_SMTP__PASSWORD."""
+
+    host: str = "localhost"
+    port: Annotated[int, Field(ge=1, le=65535)] = 25
+    security: Literal["none", "starttls", "ssl"] = "none"
+    username: str | None = None
+    password: SecretStr | None = None
+    from_address: str = "socmon@localhost"
+    timeout: Duration = timedelta(seconds=30)
+
+
+class Notifications(Strict):
+    """Who hears about critical alerts at once, and how."""
+
+    enabled: bool = True
+    #: role -> e-mail addresses
+    email: dict[Role, list[str]] = Field(default_factory=dict)
+    #: apprise URLs for chat (Slack, Teams, Matrix ...); keep tokens in the environment
+    apprise_urls: list[SecretStr] = Field(default_factory=list)
+    #: at most one message per queue and label in this window (a spam wave sends one)
+    dedupe_window: Duration = timedelta(minutes=15)
+
+
+class Digest(Strict):
+    """The weekly management digest."""
+
+    enabled: bool = True
+    weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    time: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "08:00"
+    timezone: str = "Europe/London"
+    recipients: list[str] = Field(default_factory=list)
+    quote_abusive_text: bool = False
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (expected e.g. Europe/London)") from None
+        return value
+
+
+def default_data_dir() -> Path:
+    """Where the embedded default keeps its SQLite file and demo state."""
+    return Path.home() / ".local" / "share" / "socmon"
+
+
+class Settings(BaseSettings):
+    """Everything socmon reads at start. YAML first, then SOCMON_* environment variables win."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SOCMON_", env_nested_delimiter="__", extra="forbid"
+    )
+    yaml_path: ClassVar[Path | None] = None
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    #: SQLAlchemy URL; empty means a SQLite file in data_dir. PostgreSQL: postgresql+psycopg://...
+    database_url: str | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: signs web sessions; set SOCMON_SECRET_KEY in production (a random one is made otherwise)
+    secret_key: SecretStr | None = None
+    channels: list[ChannelConfig] = Field(default_factory=list)
+    routing: Routing = Field(default_factory=Routing)
+    classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
+    takedown: Takedown = Field(default_factory=Takedown)
+    web: Web = Field(default_factory=Web)
+    smtp: Smtp = Field(default_factory=Smtp)
+    notifications: Notifications = Field(default_factory=Notifications)
+    digest: Digest = Field(default_factory=Digest)
+
+    @field_validator("channels")
+    @classmethod
+    def _unique_channel_names(cls, value: list[ChannelConfig]) -> list[ChannelConfig]:
+        seen: set[str] = set()
+        for channel in value:
+            if channel.name in seen:
+                raise ValueError(f"channel name {channel.name!r} is used twice")
+            seen.add(channel.name)
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Init arguments, then the environment, then the YAML file."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if cls.yaml_path is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=cls.yaml_path))
+        return tuple(sources)
+
+    def sqlalchemy_url(self) -> str:
+        """The database URL in force (the embedded SQLite file by default)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'socmon.sqlite3'}"

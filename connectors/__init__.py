@@ -1,0 +1,1 @@
+"""Platform connectors: one module per platform, each behind the `Connector` protocol."""

@@ -1,0 +1,1 @@
+"""The monitor: storage, ingest, queue, audit, takedown, daemon, web UI and CLI."""

@@ -1,0 +1,157 @@
+"""The append-only, hash-chained audit trail: write inside the caller's transaction, verify later."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.models import AuditEvent, AuditHead, utcnow
+
+GENESIS = "0" * 64
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON: sorted keys, no spaces, UTF-8 kept, for hashing."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=str)
+
+
+def sha256_hex(text: str) -> str:
+    """SHA-256 of a string's UTF-8 bytes, as hex."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def event_hash(
+    *,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    target_type: str,
+    target_id: str,
+    details: dict[str, Any],
+    evidence_sha256: str | None,
+    prev_hash: str,
+) -> str:
+    """The hash that chains one event to the previous one."""
+    body = canonical_json(
+        {
+            "seq": seq,
+            "at": at.isoformat(timespec="microseconds"),
+            "actor": actor,
+            "action": action,
+            "target": [target_type, target_id],
+            "details": details,
+            "evidence": evidence_sha256,
+            "prev": prev_hash,
+        }
+    )
+    return sha256_hex(body)
+
+
+def _lock_head(session: Session) -> AuditHead:
+    # FOR UPDATE serialises appenders on PostgreSQL; on SQLite the writer already holds the
+    # database lock (BEGIN IMMEDIATE), so the chain cannot fork either way.
+    head = session.execute(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    ).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=1, seq=0, hash=GENESIS)
+        session.add(head)
+        session.flush()
+    return head
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    target_type: str,
+    target_id: str | int,
+    details: dict[str, Any] | None = None,
+    evidence_sha256: str | None = None,
+    at: datetime | None = None,
+) -> AuditEvent:
+    """Append one event to the chain in the caller's transaction (never commits)."""
+    head = _lock_head(session)
+    seq = head.seq + 1
+    when = at or utcnow()
+    # Round-trip through JSON so what is hashed is exactly what the database returns.
+    clean_details: dict[str, Any] = json.loads(canonical_json(details or {}))
+    digest = event_hash(
+        seq=seq, at=when, actor=actor, action=action, target_type=target_type,
+        target_id=str(target_id), details=clean_details, evidence_sha256=evidence_sha256,
+        prev_hash=head.hash,
+    )
+    event = AuditEvent(
+        seq=seq, at=when, actor=actor, action=action, target_type=target_type,
+        target_id=str(target_id), details=clean_details, evidence_sha256=evidence_sha256,
+        prev_hash=head.hash, hash=digest,
+    )
+    session.add(event)
+    head.seq = seq
+    head.hash = digest
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    """Outcome of walking the chain: ok, or the first bad event and why."""
+
+    ok: bool
+    checked: int
+    bad_seq: int | None = None
+    problem: str = ""
+
+
+def _events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
+    last = 0
+    while True:
+        rows = session.execute(
+            select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
+        ).scalars().all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+        session.expunge_all()
+
+
+def verify(session: Session) -> VerifyResult:
+    """Recompute the chain; name the first event that was edited, removed or reordered."""
+    prev_hash = GENESIS
+    expected_seq = 1
+    checked = 0
+    for event in _events(session):
+        if event.seq != expected_seq:
+            return VerifyResult(False, checked, expected_seq,
+                                f"event {expected_seq} is missing (next present is {event.seq})")
+        if event.prev_hash != prev_hash:
+            return VerifyResult(False, checked, event.seq,
+                                "does not follow the event before it (deleted or reordered)")
+        digest = event_hash(
+            seq=event.seq, at=event.at, actor=event.actor, action=event.action,
+            target_type=event.target_type, target_id=event.target_id, details=event.details,
+            evidence_sha256=event.evidence_sha256, prev_hash=event.prev_hash,
+        )
+        if digest != event.hash:
+            return VerifyResult(False, checked, event.seq, "content was altered after writing")
+        prev_hash = event.hash
+        expected_seq += 1
+        checked += 1
+    head = session.get(AuditHead, 1)
+    last_seq = expected_seq - 1
+    if head is not None and (head.seq != last_seq or head.hash != prev_hash):
+        return VerifyResult(False, checked, head.seq if head.seq > last_seq else last_seq,
+                            f"the chain ends at event {last_seq} but its head says {head.seq}"
+                            " (events were deleted from the end)")
+    return VerifyResult(True, checked)

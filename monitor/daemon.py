@@ -1,0 +1,132 @@
+"""The background service: APScheduler jobs for polling, the outbox worker and re-verification."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from types import FrameType
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from monitor import outbox
+from monitor.db import transaction
+from monitor.ingest import NOTIFY_KIND
+from monitor.models import OutboxEntry, utcnow
+from monitor.poller import PollResult, poll_channel
+from monitor.runtime import Runtime
+from monitor.takedown import TakedownHandlers, requeue_unverified
+
+log = logging.getLogger(__name__)
+
+#: extra outbox handlers and jobs other parts of the monitor register (notifications, digest)
+ExtraJobs = Callable[[BackgroundScheduler, Runtime, threading.Event], None]
+
+
+def log_notification(_factory: object, entry: OutboxEntry) -> None:
+    """Fallback notifier when no mail or chat is configured: say so in the log, without text."""
+    log.info("critical alert %s for %s (no notification channel configured)",
+             entry.payload.get("alert_id"), ",".join(entry.payload.get("roles", [])))
+
+
+class Daemon:
+    """Owns the scheduler and the stop event; `run_forever` blocks until SIGTERM or SIGINT."""
+
+    def __init__(self, runtime: Runtime, *, extra_jobs: list[ExtraJobs] | None = None) -> None:
+        self.runtime = runtime
+        self.stop = threading.Event()
+        self.handlers: dict[str, outbox.Handler] = {
+            NOTIFY_KIND: log_notification,
+            **TakedownHandlers(
+                runtime.connectors,
+                verify_after=runtime.settings.takedown.verify_after,
+                max_attempts=runtime.settings.takedown.max_attempts,
+            ).as_mapping(),
+        }
+        # Poll jobs run in their own pool so a slow platform never delays takedowns.
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(4), "polls": ThreadPoolExecutor(4)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
+            timezone="UTC",
+        )
+        self.extra_jobs = extra_jobs or []
+
+    def poll(self, name: str) -> PollResult | None:
+        """One poll pass of one channel (the scheduled job)."""
+        if self.stop.is_set():
+            return None
+        channel = self.runtime.channel_config(name)
+        try:
+            return poll_channel(
+                self.runtime.factory, name=name, connector=self.runtime.connectors[name],
+                classifier=self.runtime.classifier, routing=self.runtime.settings.routing,
+                owner=self.runtime.owner, interval=channel.interval, stop=self.stop,
+            )
+        except Exception:
+            # An unexpected bug must not kill the job for good; the next run retries.
+            log.exception("poll of channel %s failed unexpectedly", name)
+            return None
+
+    def work_outbox(self) -> outbox.RunStats:
+        """Perform due takedowns, verifications and notifications."""
+        return outbox.run_once(self.runtime.factory, self.handlers, owner=self.runtime.owner,
+                               max_attempts=self.runtime.settings.takedown.max_attempts)
+
+    def reverify(self) -> None:
+        """Catch takedowns whose verification entry was lost."""
+        with transaction(self.runtime.factory) as session:
+            requeue_unverified(session, older_than=timedelta(hours=1))
+
+    def schedule(self) -> None:
+        """Add every job to the scheduler (not started)."""
+        settings = self.runtime.settings
+        for channel in settings.channels:
+            if not channel.enabled:
+                continue
+            connector = self.runtime.connectors[channel.name]
+            every = max(channel.interval, connector.min_poll_interval)
+            self.scheduler.add_job(
+                self.poll, "interval", args=[channel.name], id=f"poll:{channel.name}",
+                seconds=every.total_seconds(), executor="polls", next_run_time=utcnow(),
+            )
+        self.scheduler.add_job(self.work_outbox, "interval", id="outbox",
+                               seconds=settings.takedown.worker_interval.total_seconds(),
+                               next_run_time=utcnow())
+        self.scheduler.add_job(self.reverify, "interval", id="reverify", minutes=30)
+        for add in self.extra_jobs:
+            add(self.scheduler, self.runtime, self.stop)
+
+    def start(self) -> None:
+        """Schedule and start the jobs in background threads."""
+        self.schedule()
+        self.scheduler.start()
+        log.info("socmon daemon started: %d channels", len(self.runtime.settings.channels))
+
+    def shutdown(self) -> None:
+        """Stop scheduling; wait for running jobs, which finish their current page and commit."""
+        self.stop.set()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+        log.info("socmon daemon stopped")
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM and SIGINT ask for a clean stop."""
+
+        def _handler(signum: int, _frame: FrameType | None) -> None:
+            log.info("received signal %d; finishing the current page", signum)
+            self.stop.set()
+
+        signal.signal(signal.SIGTERM, _handler)
+        signal.signal(signal.SIGINT, _handler)
+
+    def run_forever(self) -> None:
+        """Start, block until asked to stop, shut down cleanly."""
+        self.install_signal_handlers()
+        self.start()
+        try:
+            self.stop.wait()
+        finally:
+            self.shutdown()

@@ -1,0 +1,374 @@
+"""SQLAlchemy 2.0 typed models: channels, items, verdicts, alerts, audit, users, outbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes on every backend (SQLite drops the zone; we put UTC back)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Refuse naive datetimes; store UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Attach UTC to what SQLite returns naive."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware."""
+    return datetime.now(UTC)
+
+
+# BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    """Declarative base with JSON mapped to the dialect's JSON type."""
+
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UTCDateTime}
+
+
+class ChannelHealth(StrEnum):
+    """How a channel's polling is going."""
+
+    NEW = "new"
+    OK = "ok"
+    DEGRADED = "degraded"
+    RATE_LIMITED = "rate_limited"
+    NEEDS_REAUTH = "needs_reauth"
+    ERROR = "error"
+
+
+class AlertState(StrEnum):
+    """Where an alert is in the moderators' workflow."""
+
+    NEW = "new"
+    IN_REVIEW = "in_review"
+    ACTIONED = "actioned"
+    DISMISSED = "dismissed"
+    ESCALATED = "escalated"
+
+
+class TakedownStatus(StrEnum):
+    """Progress of a hide or delete on the platform."""
+
+    NONE = "none"
+    PENDING = "pending"
+    DONE = "done"
+    VERIFIED = "verified"
+    FAILED = "failed"
+
+
+class OutboxStatus(StrEnum):
+    """Progress of a side effect queued after commit."""
+
+    PENDING = "pending"
+    DONE = "done"
+    DEAD = "dead"
+
+
+class Channel(Base):
+    """A configured official channel."""
+
+    __tablename__ = "channels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    state: Mapped[ChannelState] = relationship(back_populates="channel", uselist=False)
+
+
+class ChannelState(Base):
+    """A channel's cursor, health and polling schedule, and the lease of the replica polling it."""
+
+    __tablename__ = "channel_state"
+
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(Text)
+    health: Mapped[ChannelHealth] = mapped_column(String(20), default=ChannelHealth.NEW)
+    last_poll_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None]
+    next_poll_at: Mapped[datetime | None]
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    items_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+
+    channel: Mapped[Channel] = relationship(back_populates="state")
+
+
+class Item(Base):
+    """A post, comment or reply as fetched; unique on platform + external id."""
+
+    __tablename__ = "items"
+    __table_args__ = (
+        UniqueConstraint("platform", "external_id", name="uq_items_platform_external_id"),
+        Index("ix_items_channel_created", "channel_id", "created_at"),
+        Index("ix_items_author", "platform", "author_id"),
+        Index("ix_items_thread", "platform", "thread_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    platform: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[str | None] = mapped_column(String(255))
+    thread_id: Mapped[str | None] = mapped_column(String(255))
+    author_id: Mapped[str | None] = mapped_column(String(255))
+    author_name: Mapped[str | None] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    is_own: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    verdicts: Mapped[list[Verdict]] = relationship(back_populates="item")
+
+
+class Verdict(Base):
+    """What a classifier said about an item, with the model version that said it."""
+
+    __tablename__ = "verdicts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    model_version: Mapped[str] = mapped_column(String(64))
+    labels: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    spans: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    severity: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    item: Mapped[Item] = relationship(back_populates="verdicts")
+
+
+class Alert(Base):
+    """A flagged item waiting for, or handled by, a person. One per item."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index("ix_alerts_queue_state", "state", "severity_rank", "due_at"),
+        Index("ix_alerts_due", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), unique=True)
+    verdict_id: Mapped[int] = mapped_column(ForeignKey("verdicts.id"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"), index=True)
+    queue: Mapped[str] = mapped_column(String(32), index=True)
+    labels: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    primary_label: Mapped[str] = mapped_column(String(32), index=True)
+    severity: Mapped[str] = mapped_column(String(16))
+    #: 3 critical, 2 high, 1 low: sortable
+    severity_rank: Mapped[int] = mapped_column(Integer)
+    state: Mapped[AlertState] = mapped_column(String(16), default=AlertState.NEW)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(String(32))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    escalated_to: Mapped[str | None] = mapped_column(String(32))
+    overdue_escalated_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    takedown_action: Mapped[str | None] = mapped_column(String(16))
+    takedown_status: Mapped[TakedownStatus] = mapped_column(
+        String(16), default=TakedownStatus.NONE
+    )
+    takedown_error: Mapped[str | None] = mapped_column(Text)
+    verified_at: Mapped[datetime | None]
+
+    item: Mapped[Item] = relationship()
+    verdict: Mapped[Verdict] = relationship()
+    channel: Mapped[Channel] = relationship()
+
+
+class AlertNote(Base):
+    """A moderator's note on an alert (also recorded in the audit trail)."""
+
+    __tablename__ = "alert_notes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    author: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Evidence(Base):
+    """A snapshot of an item taken at detection, so evidence survives the author deleting it."""
+
+    __tablename__ = "evidence"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), index=True)
+    captured_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: canonical JSON of the snapshot; `sha256` is its digest
+    snapshot: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEvent(Base):
+    """One append-only, hash-chained record of something that happened."""
+
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    evidence_sha256: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_audit_target", "target_type", "target_id"),)
+
+
+class AuditHead(Base):
+    """The chain's tip: one row, locked while appending so concurrent writers cannot fork it."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class User(Base):
+    """A person who signs in to the web UI or acts through the CLI."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128), default="")
+    email: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+
+class ProtectedName(Base):
+    """An entry of the register of protected names (pupils, service users)."""
+
+    __tablename__ = "protected_names"
+    __table_args__ = (UniqueConstraint("first_name", "last_name", name="uq_protected_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(128))
+    last_name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(32), default="pupil")
+    aliases: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxEntry(Base):
+    """A side effect (takedown, verification, notification, digest) done after commit."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: a second entry with the same key is not queued (notification de-duplication)
+    dedupe_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    status: Mapped[OutboxStatus] = mapped_column(String(16), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+    locked_until: Mapped[datetime | None]
+
+
+class DigestRun(Base):
+    """One weekly digest for one recipient list: the unique key makes sending exactly-once."""
+
+    __tablename__ = "digest_runs"
+    __table_args__ = (UniqueConstraint("week", "recipients_key", name="uq_digest_week"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    week: Mapped[str] = mapped_column(String(10))
+    recipients_key: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class ModelVersion(Base):
+    """A trained classifier model; one is active, promotions and rollbacks are audited."""
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(64), unique=True)
+    path: Mapped[str] = mapped_column(Text)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    promoted_at: Mapped[datetime | None]
+
+
+class Setting(Base):
+    """Small persistent key/values the daemon needs across restarts (e.g. the web secret)."""
+
+    __tablename__ = "settings_kv"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+SEVERITY_RANK = {"none": 0, "low": 1, "high": 2, "critical": 3}

@@ -1,0 +1,142 @@
+"""The outbox: side effects queued inside a transaction and performed after it commits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.db import transaction
+from monitor.models import OutboxEntry, OutboxStatus, utcnow
+from monitor.sqlutil import insert_ignoring_conflicts
+
+log = logging.getLogger(__name__)
+
+
+class Retry(Exception):  # noqa: N818 - reads as "raise Retry(...)"
+    """A handler could not finish now; try again after `delay` (or the default backoff)."""
+
+    def __init__(self, message: str, delay: timedelta | None = None) -> None:
+        super().__init__(message)
+        self.delay = delay
+
+
+class GiveUp(Exception):  # noqa: N818
+    """A handler can never finish this entry; mark it dead (the handler already recorded why)."""
+
+
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    payload: Mapping[str, Any],
+    dedupe_key: str | None = None,
+    not_before: datetime | None = None,
+) -> bool:
+    """Queue a side effect in the caller's transaction; False when the dedupe key exists."""
+    stmt = insert_ignoring_conflicts(session, OutboxEntry, ["dedupe_key"]).values(
+        kind=kind,
+        payload=dict(payload),
+        dedupe_key=dedupe_key,
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=not_before or utcnow(),
+        created_at=utcnow(),
+    )
+    result = session.execute(stmt)
+    return bool(result.rowcount)
+
+
+def backoff(attempts: int, *, base: timedelta = timedelta(seconds=15),
+            cap: timedelta = timedelta(hours=1)) -> timedelta:
+    """Exponential delay before attempt `attempts + 1`, capped."""
+    return min(cap, base * (2 ** max(0, attempts - 1)))
+
+
+Handler = Callable[[sessionmaker[Session], OutboxEntry], None]
+
+
+@dataclass
+class RunStats:
+    """What one pass of the worker did."""
+
+    done: int = 0
+    retried: int = 0
+    dead: int = 0
+
+
+def _claim(factory: sessionmaker[Session], *, owner: str, now: datetime, limit: int,
+           lease: timedelta) -> list[OutboxEntry]:
+    # A lease instead of holding a transaction open while talking to a platform: a crashed
+    # worker's entries become claimable again when the lease runs out.
+    with transaction(factory) as session:
+        ids = session.execute(
+            select(OutboxEntry.id)
+            .where(OutboxEntry.status == OutboxStatus.PENDING,
+                   OutboxEntry.next_attempt_at <= now,
+                   or_(OutboxEntry.locked_until.is_(None), OutboxEntry.locked_until < now))
+            .order_by(OutboxEntry.next_attempt_at, OutboxEntry.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).scalars().all()
+        if not ids:
+            return []
+        session.execute(
+            update(OutboxEntry).where(OutboxEntry.id.in_(ids))
+            .values(locked_by=owner, locked_until=now + lease, attempts=OutboxEntry.attempts + 1)
+        )
+        return list(session.execute(
+            select(OutboxEntry).where(OutboxEntry.id.in_(ids)).order_by(OutboxEntry.id)
+        ).scalars())
+
+
+def run_once(
+    factory: sessionmaker[Session],
+    handlers: Mapping[str, Handler],
+    *,
+    owner: str,
+    max_attempts: int,
+    limit: int = 50,
+    lease: timedelta = timedelta(minutes=5),
+) -> RunStats:
+    """Perform due entries once; failures are rescheduled with backoff, then marked dead."""
+    stats = RunStats()
+    now = utcnow()
+    for entry in _claim(factory, owner=owner, now=now, limit=limit, lease=lease):
+        handler = handlers.get(entry.kind)
+        status, error, delay = OutboxStatus.DONE, None, None
+        if handler is None:
+            status, error = OutboxStatus.DEAD, f"no handler for outbox kind {entry.kind!r}"
+        else:
+            try:
+                handler(factory, entry)
+            except Retry as exc:
+                error, delay = str(exc), exc.delay or backoff(entry.attempts)
+                status = OutboxStatus.PENDING if entry.attempts < max_attempts else OutboxStatus.DEAD
+            except GiveUp as exc:
+                status, error = OutboxStatus.DEAD, str(exc)
+            except Exception as exc:
+                # A bug or an unmapped SDK error: keep the entry, retry later, say what broke.
+                log.exception("outbox entry %s (%s) failed unexpectedly", entry.id, entry.kind)
+                error, delay = f"{type(exc).__name__}: unexpected failure", backoff(entry.attempts)
+                status = OutboxStatus.PENDING if entry.attempts < max_attempts else OutboxStatus.DEAD
+        with transaction(factory) as session:
+            values: dict[str, Any] = {"status": status, "last_error": error, "locked_by": None,
+                                      "locked_until": None}
+            if status is OutboxStatus.DONE:
+                values["done_at"] = utcnow()
+            elif status is OutboxStatus.PENDING and delay is not None:
+                values["next_attempt_at"] = utcnow() + delay
+            session.execute(update(OutboxEntry).where(OutboxEntry.id == entry.id).values(**values))
+        if status is OutboxStatus.DONE:
+            stats.done += 1
+        elif status is OutboxStatus.DEAD:
+            stats.dead += 1
+        else:
+            stats.retried += 1
+    return stats

@@ -1,0 +1,119 @@
+"""The assembled application: settings, database, classifier and one connector per channel."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from classifiers import registry as classifier_registry
+from classifiers.base import Classifier, Label
+from classifiers.base import ProtectedName as Name
+from config.loader import ConfigError
+from config.settings import ChannelConfig, Settings
+from connectors import registry as connector_registry
+from connectors.base import Connector
+from monitor import db
+from monitor.models import ProtectedName
+from monitor.poller import sync_channels
+
+log = logging.getLogger(__name__)
+
+
+def channel_options(settings: Settings, channel: ChannelConfig) -> dict[str, Any]:
+    """A channel's options, with the demo's state file defaulting into the data directory."""
+    options = dict(channel.options)
+    if channel.platform == "demo":
+        options.setdefault("state_path", str(settings.data_dir / f"demo-{channel.name}.json"))
+    return options
+
+
+def build_connectors(settings: Settings, env: Mapping[str, str]) -> dict[str, Connector]:
+    """One connector per enabled channel; a bad option or missing secret is a ConfigError."""
+    built: dict[str, Connector] = {}
+    for index, channel in enumerate(settings.channels):
+        prefix = f"channels[{index}]"
+        try:
+            built[channel.name] = connector_registry.build(
+                channel.platform, channel=channel.name,
+                options=channel_options(settings, channel), env=env,
+                secret_overrides=channel.secrets, key_prefix=prefix,
+            )
+        except connector_registry.UnknownPlatform as exc:
+            raise ConfigError(f"{prefix}.platform: {exc}") from None
+        except connector_registry.ConnectorConfigError as exc:
+            raise ConfigError(str(exc)) from None
+    return built
+
+
+def load_names(session: Session) -> list[Name]:
+    """The register of protected names, as the classifier takes it."""
+    rows = session.execute(select(ProtectedName)).scalars()
+    return [Name(r.first_name, r.last_name, r.role, tuple(r.aliases or ())) for r in rows]
+
+
+@dataclass
+class Runtime:
+    """Everything a command or the daemon needs, built once."""
+
+    settings: Settings
+    engine: Engine
+    factory: sessionmaker[Session]
+    connectors: dict[str, Connector]
+    owner: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    _classifier: Classifier | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def classifier(self) -> Classifier:
+        """The classifier, built lazily with the current names register."""
+        with self._lock:
+            if self._classifier is None:
+                self._classifier = self._build_classifier()
+            return self._classifier
+
+    def reload_classifier(self) -> None:
+        """Rebuild after the names register or the model changed."""
+        with self._lock:
+            self._classifier = self._build_classifier()
+
+    def _build_classifier(self) -> Classifier:
+        with self.factory() as session:
+            names = load_names(session)
+        cfg = self.settings.classifier
+        thresholds = {Label(k): v for k, v in cfg.thresholds.items()}
+        return classifier_registry.build(cfg.name, names=names, sensitivity=cfg.sensitivity,
+                                         thresholds=thresholds or None)
+
+    def channel_config(self, name: str) -> ChannelConfig:
+        """The configured channel called `name`."""
+        for channel in self.settings.channels:
+            if channel.name == name:
+                return channel
+        raise ConfigError(f"no channel named {name!r} in the config")
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.engine.dispose()
+
+
+def build_runtime(settings: Settings, *, env: Mapping[str, str] | None = None,
+                  migrate: bool = True) -> Runtime:
+    """Validate channels, open the database (migrating it), register the channels."""
+    environment = os.environ if env is None else env
+    connectors = build_connectors(settings, environment)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = db.make_engine(settings.sqlalchemy_url())
+    if migrate:
+        db.upgrade(engine)
+    factory = db.session_factory(engine)
+    with db.transaction(factory) as session:
+        sync_channels(session, settings.channels)
+    return Runtime(settings=settings, engine=engine, factory=factory, connectors=connectors)

@@ -1,0 +1,152 @@
+"""Takedowns through the outbox: perform hide/delete on the platform, then verify it stuck."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from connectors.base import (
+    Action,
+    AuthError,
+    Connector,
+    FatalError,
+    ItemGone,
+    ItemRef,
+    TransientError,
+    Visibility,
+)
+from monitor import audit, outbox
+from monitor.alerts import TAKEDOWN_KIND, VERIFY_KIND
+from monitor.db import transaction
+from monitor.models import Alert, Channel, Item, OutboxEntry, TakedownStatus, utcnow
+
+log = logging.getLogger(__name__)
+
+#: what `check` may report once each action has worked
+ACCEPTABLE = {
+    Action.HIDE: {Visibility.HIDDEN, Visibility.REMOVED, Visibility.GONE},
+    Action.DELETE: {Visibility.REMOVED, Visibility.GONE},
+}
+
+
+def _target(session: Session, alert_id: int) -> tuple[Alert, Item, Channel]:
+    alert = session.get_one(Alert, alert_id)
+    item = session.get_one(Item, alert.item_id)
+    channel = session.get_one(Channel, alert.channel_id)
+    return alert, item, channel
+
+
+def _fail(factory: sessionmaker[Session], alert_id: int, *, action: str, reason: str) -> None:
+    with transaction(factory) as session:
+        alert = session.get_one(Alert, alert_id)
+        alert.takedown_status = TakedownStatus.FAILED
+        alert.takedown_error = reason[:1000]
+        alert.updated_at = utcnow()
+        audit.record(session, actor="system", action=f"takedown.{action}_failed",
+                     target_type="alert", target_id=alert_id, details={"reason": reason[:500]})
+    log.warning("takedown of alert %s failed: %s", alert_id, reason)
+
+
+class TakedownHandlers:
+    """Outbox handlers bound to the running connectors."""
+
+    def __init__(self, connectors: dict[str, Connector], *, verify_after: timedelta,
+                 max_attempts: int) -> None:
+        self.connectors = connectors
+        self.verify_after = verify_after
+        self.max_attempts = max_attempts
+
+    def as_mapping(self) -> dict[str, outbox.Handler]:
+        """Kind -> handler, for `outbox.run_once`."""
+        return {TAKEDOWN_KIND: self.takedown, VERIFY_KIND: self.verify}
+
+    def _connector(self, factory: sessionmaker[Session], alert_id: int,
+                   action: str) -> tuple[Connector, ItemRef]:
+        with factory() as session:
+            _alert, item, channel = _target(session, alert_id)
+            ref = ItemRef(item.external_id, item.kind, item.parent_id, item.thread_id)  # type: ignore[arg-type]
+            name = channel.name
+        connector = self.connectors.get(name)
+        if connector is None:
+            _fail(factory, alert_id, action=action,
+                  reason=f"channel {name} is not configured any more")
+            raise outbox.GiveUp(f"channel {name} is not configured")
+        return connector, ref
+
+    def takedown(self, factory: sessionmaker[Session], entry: OutboxEntry) -> None:
+        """Hide or delete an alert's item on its platform."""
+        alert_id = int(entry.payload["alert_id"])
+        action = Action(entry.payload["action"])
+        connector, ref = self._connector(factory, alert_id, action.value)
+        outcome = "done"
+        try:
+            getattr(connector, action.value)(ref)
+        except ItemGone:
+            outcome = "already_gone"
+        except TransientError as exc:
+            if entry.attempts >= self.max_attempts:
+                _fail(factory, alert_id, action=action.value,
+                      reason=f"gave up after {entry.attempts} attempts: {exc}")
+            delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
+            raise outbox.Retry(str(exc), delay) from None
+        except (AuthError, FatalError) as exc:
+            _fail(factory, alert_id, action=action.value, reason=f"{type(exc).__name__}: {exc}")
+            raise outbox.GiveUp(str(exc)) from None
+        with transaction(factory) as session:
+            alert = session.get_one(Alert, alert_id)
+            alert.takedown_status = TakedownStatus.DONE
+            alert.updated_at = utcnow()
+            audit.record(session, actor=str(entry.payload.get("actor", "system")),
+                         action=f"takedown.{action.value}", target_type="alert",
+                         target_id=alert_id, details={"outcome": outcome,
+                                                      "external_id": ref.external_id})
+            outbox.enqueue(session, kind=VERIFY_KIND,
+                           payload={"alert_id": alert_id, "action": action.value},
+                           not_before=utcnow() + self.verify_after)
+
+    def verify(self, factory: sessionmaker[Session], entry: OutboxEntry) -> None:
+        """Re-check the platform: is the item really hidden or gone?"""
+        alert_id = int(entry.payload["alert_id"])
+        action = Action(entry.payload["action"])
+        connector, ref = self._connector(factory, alert_id, "verify")
+        try:
+            seen = connector.check(ref)
+        except ItemGone:
+            seen = Visibility.GONE
+        except TransientError as exc:
+            delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
+            raise outbox.Retry(str(exc), delay) from None
+        except (AuthError, FatalError) as exc:
+            _fail(factory, alert_id, action="verify", reason=f"{type(exc).__name__}: {exc}")
+            raise outbox.GiveUp(str(exc)) from None
+        if seen not in ACCEPTABLE[action]:
+            _fail(factory, alert_id, action="verify",
+                  reason=f"re-check found the item still {seen.value} after {action.value}")
+            return
+        with transaction(factory) as session:
+            alert = session.get_one(Alert, alert_id)
+            now = utcnow()
+            alert.takedown_status = TakedownStatus.VERIFIED
+            alert.verified_at = now
+            alert.updated_at = now
+            audit.record(session, actor="system", action="takedown.verified",
+                         target_type="alert", target_id=alert_id,
+                         details={"visibility": seen.value, "action": action.value}, at=now)
+
+
+def requeue_unverified(session: Session, *, older_than: timedelta) -> int:
+    """Queue a verification for takedowns done but never verified (a lost entry, a restart)."""
+    cutoff = utcnow() - older_than
+    rows = session.execute(
+        select(Alert.id, Alert.takedown_action).where(
+            Alert.takedown_status == TakedownStatus.DONE, Alert.updated_at < cutoff)
+    ).all()
+    queued = 0
+    for alert_id, action in rows:
+        queued += outbox.enqueue(session, kind=VERIFY_KIND,
+                                 payload={"alert_id": alert_id, "action": action},
+                                 dedupe_key=f"reverify:{alert_id}:{cutoff.date()}")
+    return queued

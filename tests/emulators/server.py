@@ -1,0 +1,193 @@
+"""A small threaded HTTP server on 127.0.0.1 that platform emulators build on.
+
+Each emulator registers routes (method + regex) and keeps its own state. The server counts
+requests and can be told to answer the next matching requests with a scripted fault
+(429 with headers, 5xx, malformed JSON, a hang past the client's timeout), so tests drive
+the cases no recording covers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Request:
+    """What a handler sees of one request."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    match: re.Match[str]
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        return json.loads(self.body or b"null")
+
+    def form(self) -> dict[str, str]:
+        """The body parsed as a URL-encoded form."""
+        return {k: v[-1] for k, v in parse_qs(self.body.decode()).items()}
+
+    def params(self) -> dict[str, str]:
+        """Query and form parameters together (form wins)."""
+        merged = dict(self.query)
+        ctype = self.headers.get("content-type", "")
+        if "application/x-www-form-urlencoded" in ctype:
+            merged.update(self.form())
+        return merged
+
+
+@dataclass
+class Response:
+    """What a handler answers."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+
+    def encode(self) -> bytes:
+        """The body as bytes (JSON unless `raw` is given)."""
+        if self.raw is not None:
+            return self.raw
+        return json.dumps(self.body).encode()
+
+
+Handler = Callable[[Request], Response]
+
+
+@dataclass
+class Fault:
+    """A scripted answer for the next `times` requests whose path matches `path_pattern`."""
+
+    path_pattern: str
+    response: Response | None = None
+    times: int = 1
+    hang_seconds: float = 0.0
+
+
+class Emulator:
+    """Base of every platform emulator: routes, request log, scripted faults."""
+
+    def __init__(self) -> None:
+        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self.requests: list[tuple[str, str]] = []
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._release = threading.Event()
+
+    def route(self, method: str, pattern: str, handler: Handler) -> None:
+        """Register `handler` for `method` and a full-match regex on the path."""
+        self._routes.append((method.upper(), re.compile(pattern), handler))
+
+    def inject(self, fault: Fault) -> None:
+        """Answer the next matching requests with a fault instead of the route."""
+        with self._lock:
+            self._faults.append(fault)
+
+    def count(self, method: str | None = None, path_contains: str = "") -> int:
+        """How many requests arrived, optionally filtered."""
+        with self._lock:
+            return sum(
+                1 for m, p in self.requests
+                if (method is None or m == method) and path_contains in p
+            )
+
+    def reset_count(self) -> None:
+        """Forget the request log."""
+        with self._lock:
+            self.requests.clear()
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. http://127.0.0.1:54321."""
+        assert self._server is not None, "emulator not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self, port: int = 0) -> Emulator:
+        """Serve on 127.0.0.1 in a daemon thread."""
+        emulator = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def _serve(self) -> None:
+                emulator._dispatch(self)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release any hanging request."""
+        self._release.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def _take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if re.search(fault.path_pattern, path):
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    def _dispatch(self, h: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(h.path)
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if length else b""
+        with self._lock:
+            self.requests.append((h.command, parts.path))
+        fault = self._take_fault(parts.path)
+        if fault is not None and fault.hang_seconds:
+            # Wait for the client to give up; the release event ends it early at stop().
+            self._release.wait(fault.hang_seconds)
+            return
+        response = fault.response if fault is not None and fault.response else None
+        if response is None:
+            response = self._route(h, parts.path, parts.query, body)
+        payload = response.encode()
+        h.send_response(response.status)
+        headers = {"Content-Type": "application/json", **response.headers}
+        for key, value in headers.items():
+            h.send_header(key, value)
+        h.send_header("Content-Length", str(len(payload)))
+        h.end_headers()
+        h.wfile.write(payload)
+
+    def _route(self, h: BaseHTTPRequestHandler, path: str, query: str, body: bytes) -> Response:
+        for method, pattern, handler in self._routes:
+            match = pattern.fullmatch(path)
+            if method == h.command and match:
+                request = Request(
+                    method=h.command,
+                    path=path,
+                    query={k: v[-1] for k, v in parse_qs(query).items()},
+                    headers={k.lower(): v for k, v in h.headers.items()},
+                    body=body,
+                    match=match,
+                )
+                return handler(request)
+        return Response(404, {"error": f"no route for {h.command} {path}"})
