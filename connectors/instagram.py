@@ -1,0 +1,349 @@
+"""Instagram professional account connector: media, comments, replies; hide/delete/check.
+
+Uses facebook-sdk 3.1 against the Instagram Graph API on graph.facebook.com (Instagram API
+with Facebook Login), so one base URL serves both Graph connectors. A pass starts with ONE
+media request that, by field expansion, carries each media's newest comments and their
+replies. The comments edge has no `since`, so time filtering is ours; a media's further
+comment or reply pages are read only when its `comments_count` changed since the last
+completed pass (or the media is new to us). Nothing new: one request.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Final
+
+from connectors.base import (
+    Action,
+    AuthError,
+    Capability,
+    ConnectorOptions,
+    Cursor,
+    FatalError,
+    Item,
+    ItemGone,
+    ItemKind,
+    ItemRef,
+    Page,
+    Visibility,
+)
+from connectors.graph import (
+    CURSOR_VERSION,
+    ERROR_TABLE,
+    GraphClient,
+    GraphOptions,
+    as_dict,
+    as_str,
+    as_text,
+    data_list,
+    epoch,
+    finish_pass,
+    from_iso,
+    is_new,
+    load_state,
+    next_link,
+    parse_time,
+    require_success,
+    start_pass,
+    storable_next,
+)
+from connectors.registry import secret_env_name
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ERROR_TABLE", "InstagramConnector", "InstagramOptions"]
+
+MEDIA_PER_PAGE: Final = 25
+COMMENTS_PER_MEDIA: Final = 50
+REPLIES_PER_COMMENT: Final = 50
+MEDIA_FIELDS: Final = "id,caption,media_type,permalink,timestamp,comments_count,username"
+COMMENT_FIELDS: Final = "id,text,timestamp,username,from{id,username},hidden,parent_id"
+THREAD_FIELDS: Final = (
+    f"{COMMENT_FIELDS},replies.limit({REPLIES_PER_COMMENT}){{{COMMENT_FIELDS}}}"
+)
+READ_PERMISSIONS: Final = ("instagram_basic", "instagram_manage_comments",
+                           "pages_read_engagement")
+MODERATE_PERMISSIONS: Final = ("instagram_manage_comments",)
+
+
+class InstagramOptions(GraphOptions):
+    """Options of an Instagram professional account channel."""
+
+    ig_user_id: str
+
+
+class InstagramConnector:
+    """The organisation's Instagram professional account through facebook-sdk 3.1."""
+
+    platform: ClassVar[str] = "instagram"
+    sorted_results: ClassVar[bool] = False
+    min_poll_interval: ClassVar[timedelta] = timedelta(seconds=60)
+    options_model: ClassVar[type[ConnectorOptions]] = InstagramOptions
+    secret_names: ClassVar[tuple[str, ...]] = ("access_token", "app_secret")
+
+    def __init__(
+        self, *, channel: str, options: ConnectorOptions, secrets: Mapping[str, str]
+    ) -> None:
+        """Build the connector for one channel (no network traffic yet)."""
+        self.channel = channel
+        self.options = (
+            options if isinstance(options, InstagramOptions)
+            else InstagramOptions.model_validate(options.model_dump())
+        )
+        self._missing = [name for name in self.secret_names if not secrets.get(name)]
+        self.client = GraphClient(
+            access_token=secrets.get("access_token", ""),
+            app_secret=secrets.get("app_secret", ""),
+            options=self.options,
+        )
+
+    def capabilities(self) -> Sequence[Capability]:
+        """Hide and delete, with what they really do on Instagram."""
+        return (
+            Capability(
+                Action.HIDE,
+                "Hides the comment from other people; its author still sees it and is not "
+                "told. A hidden comment cannot be replied to. It can be unhidden later.",
+            ),
+            Capability(
+                Action.DELETE,
+                "Deletes the comment for everyone, permanently; it cannot be restored. Its "
+                "author can notice that it has disappeared.",
+            ),
+        )
+
+    # --- polling -----------------------------------------------------------------------------
+
+    def fetch(self, cursor: Cursor | None, *, now: datetime) -> Page:
+        """Run the next task of the current pass (one HTTP request) and return its items."""
+        self._require_secrets()
+        state = load_state(cursor, label=f"instagram {self.channel}")
+        counts = as_dict(state.get("counts"))
+        run = state.get("pass") or start_pass(
+            state, now=now, window_days=self.options.comment_window_days,
+            first_task={"t": "media", "next": None},
+        )
+        run.setdefault("counts", {})
+        before = self.client.request_count
+        task = run["tasks"].pop(0)
+        if task["t"] == "media":
+            items = self._media_task(task, run, state, counts, now)
+        else:
+            items = self._thread_task(task, run, state)
+        more = bool(run["tasks"])
+        if more:
+            state["pass"] = run
+        else:
+            counts_now = run["counts"]
+            state = finish_pass(state, run, now=now)
+            state["counts"] = counts_now
+        spent = self.client.request_count - before
+        log.info("instagram %s: %d items in %d requests (more=%s)",
+                 self.channel, len(items), spent, more)
+        return Page(items, Cursor(CURSOR_VERSION, state), more=more, requests=spent)
+
+    def _media_task(
+        self, task: Mapping[str, Any], run: dict[str, Any], state: Mapping[str, Any],
+        counts: Mapping[str, Any], now: datetime,
+    ) -> list[Item]:
+        since = from_iso(run["since"]) or now
+        window = from_iso(run["window"]) or since
+        what = f"list media of Instagram account {self.options.ig_user_id}"
+        try:
+            if task["next"] is None:
+                fields = (f"{MEDIA_FIELDS},comments.limit({COMMENTS_PER_MEDIA})"
+                          f"{{{THREAD_FIELDS}}}")
+                answer = self.client.get_connections(
+                    self.options.ig_user_id, "media",
+                    {"fields": fields, "limit": MEDIA_PER_PAGE},
+                    what=what, needs=READ_PERMISSIONS,
+                )
+            else:
+                answer = self.client.follow(task["next"], what=what, needs=READ_PERMISSIONS)
+        except ItemGone as exc:
+            raise FatalError(
+                f"Instagram account {self.options.ig_user_id} does not exist or this token "
+                "cannot see it"
+            ) from exc
+        items: list[Item] = []
+        reached_old = False
+        for media in data_list(answer, what):
+            media_id = as_str(media.get("id")) if isinstance(media, dict) else None
+            created = parse_time(media.get("timestamp")) if isinstance(media, dict) else None
+            if media_id is None or created is None:
+                log.warning("instagram %s: skipped a media entry without id or timestamp",
+                            self.channel)
+                continue
+            if created < window:
+                reached_old = True  # newest-first: the rest is older than the window
+                continue
+            if created >= since:
+                self._emit(items, self._media_item(media, media_id, created), run, state)
+            count = media.get("comments_count")
+            run["counts"][media_id] = count
+            # Unchanged count: the first nested page shows anything new, no overflow to read.
+            changed = media_id not in counts or counts[media_id] != count
+            comments = as_dict(media.get("comments"))
+            if comments:
+                self._thread_page(items, comments, media, media_id, since, run, state, changed)
+        following = storable_next(next_link(answer))
+        if following and not reached_old:
+            run["tasks"].append({"t": "media", "next": following})
+        return items
+
+    def _thread_task(
+        self, task: Mapping[str, Any], run: dict[str, Any], state: Mapping[str, Any]
+    ) -> list[Item]:
+        media = {"id": task["media"], "permalink": task.get("permalink")}
+        what = f"list {task['t']} of {task.get('parent') or task['media']}"
+        try:
+            answer = self.client.follow(str(task["next"]), what=what, needs=READ_PERMISSIONS)
+        except ItemGone:
+            log.info("instagram %s: %s vanished while paging", self.channel, task["media"])
+            return []
+        items: list[Item] = []
+        self._thread_page(items, answer, media, str(task["media"]), from_iso(run["since"]),
+                          run, state, True, replies_of=task.get("parent"))
+        return items
+
+    def _thread_page(
+        self, items: list[Item], page: Mapping[str, Any], media: Mapping[str, Any],
+        media_id: str, since: datetime | None, run: dict[str, Any],
+        state: Mapping[str, Any], follow: bool, replies_of: str | None = None,
+    ) -> None:
+        """Comments (or replies) of one page, their nested replies, and overflow tasks."""
+        link = as_str(media.get("permalink"))
+        for comment in data_list(page, f"comments of media {media_id}"):
+            item = self._comment_item(comment, media_id, link, replies_of)
+            if item is None:
+                log.warning("instagram %s: skipped a comment on media %s without id or "
+                            "timestamp", self.channel, media_id)
+                continue
+            if since is None or item.created_at >= since:
+                self._emit(items, item, run, state)
+            replies = as_dict(as_dict(comment).get("replies"))
+            if replies:
+                for reply in data_list(replies, f"replies to {item.external_id}"):
+                    reply_item = self._comment_item(reply, media_id, link, item.external_id)
+                    if reply_item is None:
+                        log.warning("instagram %s: skipped a reply without id or timestamp",
+                                    self.channel)
+                    elif since is None or reply_item.created_at >= since:
+                        self._emit(items, reply_item, run, state)
+                more_replies = storable_next(next_link(replies))
+                if follow and more_replies:
+                    run["tasks"].insert(0, {"t": "replies", "media": media_id, "permalink": link,
+                                            "parent": item.external_id, "next": more_replies})
+        more = storable_next(next_link(page))
+        if follow and more:
+            run["tasks"].insert(0, {"t": "replies" if replies_of else "comments",
+                                    "media": media_id, "permalink": link,
+                                    "parent": replies_of, "next": more})
+
+    def _emit(self, items: list[Item], item: Item, run: dict[str, Any],
+              state: Mapping[str, Any]) -> None:
+        if is_new(item.external_id, run, state):
+            run["seen"][item.external_id] = epoch(item.created_at)
+            items.append(item)
+
+    def _media_item(self, media: Mapping[str, Any], media_id: str, created: datetime) -> Item:
+        raw = {k: v for k, v in media.items() if k != "comments"}
+        return Item(
+            platform=self.platform,
+            external_id=media_id,
+            kind=ItemKind.POST,
+            text=as_text(media.get("caption")),
+            created_at=created,
+            author_id=self.options.ig_user_id,
+            author_name=as_str(media.get("username")),
+            url=as_str(media.get("permalink")),
+            parent_id=None,
+            thread_id=media_id,
+            is_own=True,
+            raw=raw,
+        )
+
+    def _comment_item(self, comment: Any, media_id: str, link: str | None,
+                      replies_of: str | None) -> Item | None:
+        if not isinstance(comment, dict):
+            return None
+        comment_id = as_str(comment.get("id"))
+        created = parse_time(comment.get("timestamp"))
+        if comment_id is None or created is None:
+            return None
+        author = as_dict(comment.get("from"))
+        parent = as_str(comment.get("parent_id")) or replies_of
+        author_id = as_str(author.get("id"))
+        return Item(
+            platform=self.platform,
+            external_id=comment_id,
+            kind=ItemKind.REPLY if parent else ItemKind.COMMENT,
+            text=as_text(comment.get("text")),
+            created_at=created,
+            author_id=author_id,
+            author_name=as_str(comment.get("username")) or as_str(author.get("username")),
+            # Instagram comments have no permalink of their own: point at the media.
+            url=link,
+            parent_id=parent or media_id,
+            thread_id=media_id,
+            is_own=author_id == self.options.ig_user_id,
+            raw={k: v for k, v in comment.items() if k != "replies"},
+        )
+
+    # --- takedown ----------------------------------------------------------------------------
+
+    def hide(self, ref: ItemRef) -> None:
+        """`POST /{ig-comment-id} hide=true`; hiding a hidden comment succeeds again."""
+        self._require_secrets()
+        answer = self.client.post(ref.external_id, {"hide": "true"},
+                                  what=f"hide {ref.external_id}", needs=MODERATE_PERMISSIONS)
+        require_success(answer, f"hide {ref.external_id}")
+
+    def delete(self, ref: ItemRef) -> None:
+        """`DELETE /{ig-comment-id}`; ItemGone when it was already gone."""
+        self._require_secrets()
+        answer = self.client.delete(ref.external_id, what=f"delete {ref.external_id}",
+                                    needs=MODERATE_PERMISSIONS)
+        require_success(answer, f"delete {ref.external_id}")
+
+    def check(self, ref: ItemRef) -> Visibility:
+        """`GET /{ig-comment-id}?fields=hidden`: HIDDEN, VISIBLE, or GONE (error 100/33)."""
+        self._require_secrets()
+        try:
+            answer = self.client.get_object(ref.external_id, fields="hidden",
+                                            what=f"check {ref.external_id}",
+                                            needs=READ_PERMISSIONS)
+        except ItemGone:
+            return Visibility.GONE
+        return Visibility.HIDDEN if answer.get("hidden") is True else Visibility.VISIBLE
+
+    def check_credentials(self) -> Sequence[str]:
+        """One media call that reads comments; say which credential or permission is missing."""
+        if self._missing:
+            return [self._missing_sentence()]
+        try:
+            self.client.get_connections(
+                self.options.ig_user_id, "media",
+                {"fields": "id,comments.limit(1){id,text,username}", "limit": 1},
+                what=f"read Instagram account {self.options.ig_user_id}",
+                needs=READ_PERMISSIONS,
+            )
+        except AuthError as exc:
+            return [f"{exc} (secret {secret_env_name(self.channel, 'access_token')})"]
+        except ItemGone:
+            return [f"options.ig_user_id {self.options.ig_user_id}: no such Instagram "
+                    "professional account, or this token cannot see it (GET "
+                    "/{page-id}?fields=instagram_business_account gives the right id)"]
+        except FatalError as exc:
+            return [str(exc)]
+        return []
+
+    def _require_secrets(self) -> None:
+        if self._missing:
+            raise AuthError(self._missing_sentence())
+
+    def _missing_sentence(self) -> str:
+        names = ", ".join(f"{n} ({secret_env_name(self.channel, n)})" for n in self._missing)
+        return f"missing secret: {names}"
