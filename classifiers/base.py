@@ -73,8 +73,12 @@ class Span:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON shape used by the CLI, the API and the store."""
-        return {"start": self.start, "end": self.end, "label": self.label.value,
-                "reason": self.reason}
+        return {
+            "start": self.start,
+            "end": self.end,
+            "label": self.label.value,
+            "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True, slots=True)

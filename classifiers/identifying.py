@@ -1,0 +1,318 @@
+"""Identifying-information detectors: contact details, addresses, dates, identifiers, routines."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+import phonenumbers
+
+
+class Kind(StrEnum):
+    """What an identifying span is."""
+
+    PHONE = "phone"
+    EMAIL = "email"
+    URL = "url"
+    POSTCODE = "postcode"
+    ADDRESS = "address"
+    DATE = "date"
+    DOB = "date_of_birth"
+    NHS = "nhs_number"
+    NINO = "ni_number"
+    UPN = "pupil_number"
+    VEHICLE = "vehicle_registration"
+    ROUTINE = "routine"
+    NAME = "name"
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One detected span of the original text."""
+
+    start: int
+    end: int
+    kind: Kind
+    reason: str
+    #: whether this span alone makes the text `identifying` (a URL or a plain date does not)
+    identifying: bool = True
+
+
+_EMAIL = re.compile(
+    r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
+)
+_URL = re.compile(
+    r"(?:https?://|www\.)[^\s<>\"']+|\b[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.(?:com|co\.uk|org|org\.uk|"
+    r"net|io|ly|uk|be|de|gov\.uk|ac\.uk|sch\.uk|info|biz|me|app|xyz)(?:/[^\s<>\"']*)?",
+    re.IGNORECASE,
+)
+_PHONE_CANDIDATE = re.compile(
+    r"(?<![\w+/])(?:\+\d{1,3}[\s.\-]?|00\d{1,3}[\s.\-]?)?(?:\(0?\d{1,5}\)[\s.\-]?)?\d{1,6}"
+    r"(?:[ .\-]\d{1,6}){0,5}(?![\w/])(?:\s*(?:ext|x)\.?\s*\d{1,5})?"
+)
+_IBAN_BEFORE = re.compile(r"[A-Z]{2}\d{2}[ A-Z0-9]{0,12}$")
+_SSN = re.compile(r"^\d{3}-\d{2}-\d{4}$")
+_IP = re.compile(r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$")
+_ISO_DATE = re.compile(r"^\d{4}[-.]\d{1,2}[-.]\d{1,2}$")
+_DMY_DOTS = re.compile(r"^\d{1,2}[-.]\d{1,2}[-.]\d{2,4}$")
+_POSTCODE = re.compile(
+    r"\b(?:GIR ?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2})\b", re.IGNORECASE
+)
+_STREET_TYPES = (
+    r"(?:Road|Rd|Street|St|Avenue|Ave|Lane|Ln|Close|Cl|Drive|Dr|Way|Crescent|Cres|Court|Ct|"
+    r"Place|Pl|Gardens|Gdns|Grove|Gr|Terrace|Tce|Hill|Park|Square|Sq|Mews|Row|Walk|View|Rise|"
+    r"Boulevard|Blvd|Parade|Green|Estate|Highway|Hwy|Circle|Loop|Trail|Pike|Ridge|Plaza|Bypass)"
+)
+_ADDRESS = re.compile(
+    r"\b\d{1,5}[A-Za-z]?,? (?:[A-Z][A-Za-z'\-]+ ){1,3}" + _STREET_TYPES + r"\b\.?"
+    r"(?:,? (?:Apt\.?|Flat|Unit|Suite) \d+[A-Za-z]?)?"
+    r"|\b(?:lives?|living|stays?|house is|home is) (?:on|at|in) (?:[A-Z][A-Za-z'\-]+ ){1,3}"
+    + _STREET_TYPES + r"\b"
+    r"|\b(?:Apt\.?|Flat|Suite) \d+[A-Za-z]?\b"
+)
+_MONTHS = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+           r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
+_DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
+_DATE = re.compile(
+    r"\b\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?\b"
+    r"|\b\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2})\b"
+    r"|\b" + _DAY + r"(?: of)? " + _MONTHS + r"\.?,? (?:\d{4}|'\d{2})\b"
+    r"|\b" + _MONTHS + r"\.? " + _DAY + r",? \d{4}\b"
+    r"|\b" + _DAY + r"(?: of)? " + _MONTHS + r"\b"
+    r"|\b" + _MONTHS + r"\.? " + _DAY + r"\b(?!:)"
+    r"|\b(?:19|20)\d{2}\b(?![\-/.]\d)"
+    r"|\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b",
+    re.IGNORECASE,
+)
+_DOB_CONTEXT = re.compile(
+    r"(?:\bborn\b|\bdob\b|d\.o\.b|date of birth|birth ?date|birthday|\bb\.?\s?$|bday)"
+    r"[^.!?\n]{0,25}$",
+    re.IGNORECASE,
+)
+_NHS = re.compile(r"\b\d{3}[ \-]?\d{3}[ \-]?\d{4}\b")
+_NINO = re.compile(
+    r"\b(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b"
+)
+_UPN = re.compile(r"\b[A-HJ-NP-RT-Z]\d{11}[0-9A-HJ-NP-RT-Z]\b")
+_VEHICLE = re.compile(r"\b[A-Z]{2}(?:0[2-9]|[1-7]\d) ?[A-Z]{3}\b|\b[A-Z]\d{1,3} ?[A-Z]{3}\b")
+_VEHICLE_CONTEXT = re.compile(
+    r"\b(?:car|van|reg|registration|number ?plate|plate|drives?|driving|parked|parks|motor|"
+    r"vehicle|his|her|their|mum'?s|dad'?s)\b",
+    re.IGNORECASE,
+)
+_ROUTINE = re.compile(
+    r"\b(?:walks?|cycles?|goes|gets|leaves?|takes?|catches|plays?|waits?|stays?)"
+    r" (?:home |to school |out |in the park |at the park )?(?:alone |on (?:his|her|their) own |"
+    r"by (?:himself|herself) )?(?:every (?:day|morning|evening|night|monday|tuesday|wednesday|"
+    r"thursday|friday|saturday|sunday|week)|each (?:day|morning|evening)|at (?:[01]?\d(?::\d\d)?"
+    r" ?(?:am|pm)|\d\d:\d\d)|after school (?:every|each|on)|the \d+ bus)\b[^.!?\n]{0,60}"
+    r"|\b(?:home alone|walks home alone|on (?:his|her) own (?:every|each))\b[^.!?\n]{0,40}",
+    re.IGNORECASE,
+)
+_ROUTINE_SUBJECT = re.compile(
+    r"(?:\b(?:he|she|they|son|daughter|kid|kids|child|children|boy|girl|lad|lass|sister|"
+    r"brother)|(?<![.!?]\s)\b(?!(?:The|We|I|You|They|It|This|That|Everyone|Club|School|Bus)\b)"
+    r"[A-Z][a-z]+(?:'s)?)\s+$"
+)
+_UPN_CHECK = "ABCDEFGHJKLMNPQRTUVWXYZ"
+_DIGIT = re.compile(r"\d")
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def nhs_checksum_ok(digits: str) -> bool:
+    """True when a ten-digit NHS number's modulus-11 check digit is right."""
+    if len(digits) != 10 or not digits.isdigit():
+        return False
+    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
+    check = 11 - total % 11
+    if check == 11:
+        check = 0
+    return check != 10 and check == int(digits[9])
+
+
+def upn_checksum_ok(upn: str) -> bool:
+    """True when a unique pupil number's check letter matches (DfE modulus-23 rule)."""
+    upn = upn.upper()
+    if len(upn) != 13:
+        return False
+    total = 0
+    for weight, ch in zip(range(2, 14), upn[1:], strict=True):
+        if ch.isdigit():
+            value = int(ch)
+        elif ch in _UPN_CHECK:
+            value = _UPN_CHECK.index(ch)
+        else:
+            return False
+        total += weight * value
+    return _UPN_CHECK[total % 23] == upn[0]
+
+
+def _mask(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` with the given ranges blanked out, keeping every offset."""
+    if not spans:
+        return text
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
+
+
+def _phones(text: str, taken: list[tuple[int, int]]) -> list[Found]:
+    out: list[Found] = []
+    for m in _PHONE_CANDIDATE.finditer(text):
+        cand = m.group().rstrip(" .-")
+        digits = "".join(_DIGIT.findall(cand))
+        n = len(digits)
+        if n < 7 or n > 15:
+            continue
+        start = m.start()
+        end = start + len(cand)
+        if _SSN.match(cand) or _IP.match(cand) or _ISO_DATE.match(cand) or _DMY_DOTS.match(cand):
+            continue
+        if n >= 13 and _luhn(digits) and not cand.startswith(("+", "00")):
+            continue  # a payment card number, not a phone
+        if _IBAN_BEFORE.search(text[max(0, start - 16):start]):
+            continue
+        if any(s < end and start < e for s, e in taken):
+            continue
+        reason = "phone number"
+        try:
+            parsed = phonenumbers.parse(cand, "GB")
+            valid = phonenumbers.is_valid_number(parsed)
+        except phonenumbers.NumberParseException:
+            valid = False
+        if not valid:
+            groups = re.split(r"[\s.\-()]+", cand.strip("+() "))
+            last = groups[-1] if groups else ""
+            # a bare 7-digit run with a short last group is more often a house number and flat
+            if n == 7 and len(last) < 4:
+                continue
+            if len(groups) == 1 and n > 11:
+                continue
+            reason = "phone-shaped number"
+        out.append(Found(start, end, Kind.PHONE, reason))
+    return out
+
+
+def _dates(text: str) -> list[Found]:
+    out: list[Found] = []
+    for m in _DATE.finditer(text):
+        before = text[max(0, m.start() - 40):m.start()]
+        value = m.group()
+        if _DOB_CONTEXT.search(before):
+            out.append(Found(m.start(), m.end(), Kind.DOB, "date of birth"))
+        else:
+            # a date on its own (a trip, an event) identifies nobody
+            out.append(Found(m.start(), m.end(), Kind.DATE, f"date ({_date_shape(value)})",
+                             identifying=False))
+    return out
+
+
+def _date_shape(value: str) -> str:
+    if value.isdigit():
+        return "year"
+    if value[0].isalpha() and value.lower().endswith("day"):
+        return "weekday"
+    return "date"
+
+
+_ADDRESS_HINT = re.compile(r"live|living|stay|house is|home is|apt|flat|suite", re.IGNORECASE)
+_ROUTINE_HINT = re.compile(r"every|each|alone|\bown\b|bus\b|at \d|\d ?[ap]m", re.IGNORECASE)
+_EMAIL_HINT = re.compile(r"[\w.%+\-]@[A-Za-z0-9]")
+_URL_TLDS = (".com", ".uk", ".org", ".net", ".io", ".ly", ".be", ".de", ".info", ".biz", ".me",
+             ".app", ".xyz", "http", "www.", ".COM", "WWW.")
+_POSTCODE_HINT = re.compile(r"\d[A-Za-z]{2}\b")
+_VEHICLE_HINT = re.compile(r"[A-Z]\d|\d ?[A-Z]{3}\b")
+_DATE_HINT = re.compile(
+    r"\d\d\d\d|\d[/.\-]\d|\d(?:st|nd|rd|th)\b|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|day\b)"
+)
+
+
+def _url_hint(text: str) -> bool:
+    return any(t in text for t in _URL_TLDS)
+_WEEKDAY_HINT = re.compile(r"day\b", re.IGNORECASE)
+
+
+def detect(text: str) -> list[Found]:
+    """Every identifying span in `text` (URLs masked first so their insides do not fire)."""
+    found: list[Found] = []
+    taken: list[tuple[int, int]] = []
+    if "@" in text and _EMAIL_HINT.search(text):
+        for m in _EMAIL.finditer(text):
+            found.append(Found(m.start(), m.end(), Kind.EMAIL, "e-mail address"))
+            taken.append(m.span())
+    if "." in text and _url_hint(text):
+        for m in _URL.finditer(_mask(text, taken)):
+            found.append(Found(m.start(), m.end(), Kind.URL, "link", identifying=False))
+            taken.append(m.span())
+    work = _mask(text, taken)
+    ndigits = sum(map(work.count, "0123456789"))
+    if ndigits:
+        found.extend(_digit_detectors(text, work, taken, ndigits))
+        work = _mask(text, taken)
+        for m in _ADDRESS.finditer(work):
+            found.append(Found(m.start(), m.end(), Kind.ADDRESS, "street address"))
+    else:
+        if _ADDRESS_HINT.search(work):
+            for m in _ADDRESS.finditer(work):
+                found.append(Found(m.start(), m.end(), Kind.ADDRESS, "street address"))
+        if _WEEKDAY_HINT.search(work):
+            found.extend(_dates(work))
+    if _ROUTINE_HINT.search(work):
+        for m in _ROUTINE.finditer(work):
+            before = work[max(0, m.start() - 30):m.start()]
+            if _ROUTINE_SUBJECT.search(before) or m.group().lower().startswith(
+                    ("home alone", "walks home")):
+                found.append(Found(m.start(), m.end(), Kind.ROUTINE,
+                                   "a child's routine or whereabouts"))
+    found.sort(key=lambda f: (f.start, f.end))
+    return found
+
+
+def _digit_detectors(
+    text: str, work: str, taken: list[tuple[int, int]], ndigits: int
+) -> list[Found]:
+    """Detectors that need a digit: identifiers, postcodes, registrations, dates, phones."""
+    found: list[Found] = []
+    for m in _NHS.finditer(work) if ndigits >= 10 else ():
+        digits = re.sub(r"\D", "", m.group())
+        near_nhs = "nhs" in work[max(0, m.start() - 30):m.start()].lower()
+        if nhs_checksum_ok(digits) and (near_nhs or digits[0] in "4679"):
+            found.append(Found(m.start(), m.end(), Kind.NHS, "NHS number (checksum valid)"))
+            taken.append(m.span())
+    work = _mask(text, taken)
+    for m in _UPN.finditer(work) if ndigits >= 11 else ():
+        if upn_checksum_ok(m.group()):
+            found.append(Found(m.start(), m.end(), Kind.UPN, "unique pupil number"))
+            taken.append(m.span())
+    for m in _NINO.finditer(work) if ndigits >= 6 else ():
+        found.append(Found(m.start(), m.end(), Kind.NINO, "National Insurance number"))
+        taken.append(m.span())
+    for m in _POSTCODE.finditer(work) if _POSTCODE_HINT.search(work) else ():
+        found.append(Found(m.start(), m.end(), Kind.POSTCODE, "UK postcode"))
+        taken.append(m.span())
+    for m in _VEHICLE.finditer(work) if _VEHICLE_HINT.search(work) else ():
+        window = work[max(0, m.start() - 40):m.end() + 30]
+        if _VEHICLE_CONTEXT.search(window):
+            found.append(Found(m.start(), m.end(), Kind.VEHICLE,
+                               "vehicle registration tied to a person"))
+            taken.append(m.span())
+    if _DATE_HINT.search(work):
+        dates = _dates(_mask(text, taken))
+        found.extend(dates)
+        taken.extend((d.start, d.end) for d in dates)
+    if ndigits >= 7:
+        found.extend(_phones(_mask(text, taken), taken))
+    return found

@@ -1,0 +1,268 @@
+"""Word lists and phrase patterns for the rule layer, matched against normalised text.
+
+Content warning: this module necessarily lists slurs and obscenities so that they can be caught.
+"""
+
+from __future__ import annotations
+
+import re  # noqa: F401  (patterns are compiled by the rule layer)
+
+
+def _w(words: str) -> frozenset[str]:
+    """Trigger words: a pattern is only tried when one of them is among the text's words."""
+    return frozenset(words.split())
+
+
+#: swear words; untargeted they are `profanity`, aimed at someone they are `abuse`
+SWEARS: frozenset[str] = frozenset([
+    "fuck", "fucks", "fucking", "fuckin", "fucked", "fucker", "fuckers", "fck", "fcking",
+    "fcuk", "fuk", "fking", "fkin", "fkn", "effing", "motherfucker", "motherfuckers", "mf",
+    "mofo", "shit", "shits", "shitty", "shite", "shitting", "bullshit", "bullshitting",
+    "horseshit", "shithole", "shitshow", "piss", "pissed", "pissing", "bollocks", "bollox",
+    "bugger", "arse", "arses", "arsed", "ass", "asses", "wtf", "stfu", "omfg", "fml", "ffs",
+    "jfc", "goddamn", "goddamned", "cunt", "cunts", "twat", "twats", "wank", "wanking",
+    "wanker", "wankers", "dick", "dicks", "cock", "cocks", "bellend", "bellends", "prick",
+    "pricks", "knob", "knobhead", "dickhead", "dickheads", "tosser", "tossers", "shag",
+    "bastard", "bastards", "asshole", "assholes", "arsehole", "arseholes",
+])
+
+#: insults: abuse whenever they are aimed at a person (and also fairly strong on their own)
+INSULTS: frozenset[str] = frozenset([
+    "idiot", "idiots", "idiotic", "moron", "morons", "moronic", "imbecile", "cretin", "loser",
+    "losers", "prat", "prats", "muppet", "muppets", "numpty", "numpties", "pillock", "plonker",
+    "clown", "clowns", "scum", "scumbag", "scumbags", "vermin", "parasite", "parasites",
+    "bitch", "bitches", "bitchy", "hoe", "hoes", "slag", "slags", "skank", "skanks", "cow",
+    "dumbass", "dumbarses", "dipshit", "dimwit", "halfwit", "nitwit", "twit", "git", "gits",
+    "weirdo", "freak", "freaks", "creep", "creeps", "liar", "liars", "thieves", "crook",
+    "crooks", "crooked", "pathetic", "useless", "worthless", "disgusting", "disgrace",
+    "incompetent", "inbred", "inbreds", "pig", "pigs", "ugly", "fatty", "fatso", "lardass",
+    "chav", "chavs", "nonce", "nonces", "pervert", "perverts", "perv", "paedo", "paedos",
+    "pedo", "pedos", "jerk", "jerks", "ho", "thot", "thots",
+])
+
+#: insults strong enough to be abuse even without a visible target
+STRONG_INSULTS: frozenset[str] = frozenset([
+    "cunt", "cunts", "twat", "twats", "wanker", "wankers", "dickhead", "dickheads", "bellend",
+    "bellends", "tosser", "tossers", "motherfucker", "motherfuckers", "scumbag", "scumbags",
+    "arsehole", "arseholes", "asshole", "assholes", "bitch", "bitches", "slag", "slags",
+    "skank", "skanks", "hoe", "hoes", "nonce", "nonces", "paedo", "paedos", "pedo", "pedos",
+    "knobhead", "fucker", "fuckers", "dipshit", "dumbass", "thot", "thots",
+])
+
+#: slurs and demeaning words about characteristics protected by the Equality Act 2010
+SLURS: frozenset[str] = frozenset([
+    "nigger", "niggers", "nigga", "niggas", "nigg3r", "negro", "negroes", "coon", "coons",
+    "paki", "pakis", "packie", "chink", "chinks", "gook", "gooks", "spic", "spics", "wetback",
+    "wetbacks", "kike", "kikes", "yid", "yids", "raghead", "ragheads", "towelhead",
+    "towelheads", "sandnigger", "golliwog", "golliwogs", "wog", "wogs", "pikey", "pikeys",
+    "gyppo", "gyppos", "gypo", "tinker", "jungle", "bunny", "darkie", "darkies", "sambo", "jap",
+    "japs", "faggot", "faggots", "fag", "fags", "faggy", "dyke", "dykes", "lesbo", "lesbos",
+    "poof", "poofs", "poofter", "poofters", "homo", "homos", "queer", "tranny", "trannies",
+    "shemale", "heshe", "retard", "retards", "retarded", "tard", "tards", "spaz", "spazz",
+    "spastic", "spastics", "mong", "mongs", "mongoloid", "cripple", "cripples", "mongy",
+    "window-licker", "beaner", "beaners", "zipperhead", "camel", "jockey",
+])
+
+#: words in SLURS that are also ordinary words; they only count in a slur-like phrase
+AMBIGUOUS_SLURS: frozenset[str] = frozenset({"queer", "tinker", "jungle", "bunny", "camel",
+                                             "jockey", "homo", "cripple", "cripples", "negro"})
+
+#: lewd or sexually explicit words
+SEXUAL_WORDS: frozenset[str] = frozenset([
+    "porn", "porno", "pornhub", "xxx", "nudes", "nude", "naked", "horny", "sexy", "sext",
+    "sexting", "blowjob", "blowjobs", "handjob", "boobs", "boobies", "tits", "titties",
+    "nipples", "pussy", "pussies", "cum", "cumming", "jizz", "dildo", "dildos", "vibrator",
+    "milf", "milfs", "onlyfans", "orgasm", "masturbate", "masturbating", "wanked", "shagging",
+    "shagged", "fingering", "erection", "boner", "slut", "sluts", "whore", "whores", "hooker",
+    "hookers", "escort", "escorts", "camgirl",
+])
+
+#: ordinary uses of rude words: places, people, puddings, animals (never flagged)
+SAFE_PHRASES: tuple[str, ...] = (
+    "dick whittington", "moby dick", "spotted dick", "dick van dyke", "dick turpin",
+    "philip k dick", "tracy dick", "dick king smith", "cock robin", "cocker spaniel",
+    "weather cock", "stop cock", "stopcock", "shuttlecock", "woodcock", "peacock", "hancock",
+    "cock a doodle", "pussy willow", "pussy cat", "pussycat", "puss in boots", "tit for tat",
+    "blue tit", "great tit", "coal tit", "blue tits", "great tits", "bum bag", "hoe down",
+    "garden hoe", "ass and", "wild ass", "balls", "bloody", "the ashes",
+    "essex", "sussex", "middlesex", "wessex", "sex education", "same sex", "sex ed",
+    "homo sapiens", "black country", "negro spiritual", "queer studies",
+)
+
+#: phrases that threaten violence or harm, written over normalised text
+THREAT_PATTERNS: tuple[tuple[frozenset[str], str], ...] = (
+    (_w(
+        'batter beat bomb break burn bury choke cut deck destroy end find get '
+        'glass hunt hurt jump kill knock murder punch rape shoot slap smash '
+        'sort stab strangle torch'),
+     r"\b(?:i(?:'?ll| will| am going to|'?m going to|'?m gonna| am gonna| gonna)|we(?:'?ll|"
+     r" will| are going to|'?re gonna| gonna)|gonna|going to) (?:\w+ ){0,2}(?:kill|murder|"
+     r"stab|shoot|hurt|batter|beat|punch|smash|slap|strangle|choke|knock|bury|burn|end|"
+     r"destroy|get|find|hunt|break|cut|bomb|torch|rape|glass|jump|deck|sort) (?:you|u|ya|"
+     r"yous|ye|him|her|them|your|ur|that|this|the|his|every|all|y'all|the lot|some)\b"),
+    (_w('back'),
+     r"\b(?:watch|mind) (?:your|ur|yer) back\b"),
+    (_w('where'),
+     r"\bi know where (?:you|u|she|he|they|your|ur)(?: \w+)? (?:live|lives|work|works|stay|"
+     r"stays|go|goes|park|parks)\b"),
+    (_w('dead finished getting next'),
+     r"\b(?:you'?re|your|ur|you are|u r|u are) (?:so |going to be |gonna be )?(?:dead|"
+     r"finished|getting it|next)\b"),
+    (_w('coming pay regret sorry wish yours'),
+     r"\b(?:you|u) (?:will|'?ll|are going to|gonna) (?:regret|pay for|be sorry|"
+     r"get what'?s coming|get yours|wish you)"),
+    (_w('blow bomb burn shoot torch'),
+     r"\b(?:shoot|blow|burn|bomb|torch|shoot up) (?:up )?(?:the|that|this|your) (?:school|"
+     r"place|building|house|car|office|centre|center|staffroom|classroom)\b"),
+    (_w('acid bat blade gun guns knife knives machete weapon'),
+     r"\b(?:bring|bringing|brought) (?:a |my |the )?(?:knife|knives|gun|guns|blade|machete|"
+     r"bat|weapon|acid)\b"),
+    (_w('see wait waiting'),
+     r"\b(?:wait|waiting|be waiting|see) (?:for )?(?:you|u|him|her|them) (?:after school|"
+     r"at the gates?|outside|tonight|in the car park)\b"),
+    (_w('behead bomb gas hang kill lynch rape shoot stab'),
+     r"\b(?:kill|stab|shoot|rape|hang|lynch|gas|bomb|behead) (?:all |every )?(?:the |"
+     r"those |these )?(?:teachers?|kids?|children|staff|muslims?|jews?|blacks?|gays?|"
+     r"immigrants?|women|pakis?|refugees?)\b"),
+    (_w('deserve deserves'),
+     r"\bdeserves? (?:a )?(?:to die|to be shot|to be killed|a bullet|a beating|a slap|"
+     r"a kicking)\b"),
+    (_w('beaten burned burnt gassed hanged hung killed lynched put shot stabbed'),
+     r"\b(?:should|ought to|need to|needs to) be (?:shot|killed|hanged|hung|stabbed|beaten|"
+     r"put down|burned|burnt|lynched|gassed)\b"),
+    (_w('slit'),
+     r"\bslit (?:your|ur|his|her|their) throats?\b"),
+    (_w('happen'),
+     r"\b(?:something bad|something) (?:will|is going to|might) happen to (?:you|your|ur)\b"),
+    (_w('shame'),
+     r"\bnice (?:house|car|family|kids|school) (?:you'?ve got|you have)\b.*\bshame if\b"),
+    (_w('shame'),
+     r"\bit would be a shame if\b"),
+    (_w('catch'),
+     r"\bcatch (?:you|u) (?:alone|outside|later)\b"),
+    (_w('find see'),
+     r"\b(?:i'?ll|i will) (?:see|find) (?:you|u) (?:outside|after|at home|at your)\b"),
+)
+
+#: "kill yourself" and friends: abuse and a threat to wellbeing (also used as a taunt)
+KYS_PATTERN = r"\b(?:kill|hang|neck|off) (?:yourself|yourselves|urself|ur self|your self)\b|\bkys\b"
+
+#: disclosures, self-harm, grooming, exploitation and strangers watching children
+SAFEGUARDING_PATTERNS: tuple[tuple[frozenset[str], str], ...] = (
+    (_w('cut harm hurt kill'),
+     r"\b(?:i|i'?m going to|i want to|wanna|want to|going to|gonna) (?:kill|hurt|cut|"
+     r"harm) (?:myself|my self)\b"),
+    (_w('dead die disappear end'),
+     r"\b(?:want|wanna|wish i (?:was|were)|going) (?:to )?(?:die|be dead|end it(?: all)?|"
+     r"disappear forever)\b"),
+    (_w("cutting harm harming od'ing oding overdose self selfharm suicidal suicide"),
+     r"\b(?:suicidal|suicide|self[ -]?harm(?:ing)?|cutting myself|overdose|od'?ing)\b"),
+    (_w('care miss notice'),
+     r"\b(?:no ?one|nobody) would (?:care|miss me|notice) if i\b"),
+    (_w(
+        'beat beats burns hit hits hurt hurts kicked kicks locked locks punched '
+        'slapped starves touched touches'),
+     r"\b(?:he|she|they|my (?:dad|mum|mom|step ?dad|step ?mum|uncle|brother|"
+     r"mum'?s boyfriend|coach|teacher)) (?:hits|hit|beats|beat|touches|touched|hurts|hurt|"
+     r"kicks|kicked|burns|locks|locked|starves|punched|slapped) (?:me|us|my)\b"),
+    (_w('touch touched touches touching'),
+     r"\b(?:touch(?:es|ed)?|touching) me (?:there|down there|where|in places|"
+     r"inappropriately)\b"),
+    (_w('tell'),
+     r"\b(?:not allowed to|can'?t|mustn'?t|don'?t) tell (?:anyone|anybody|my mum|my dad|"
+     r"my parents|the teacher|teachers)\b"),
+    (_w('secret'),
+     r"\b(?:our|a) (?:little )?secret\b"),
+    (_w('tell'),
+     r"\bdon'?t tell (?:your|ur) (?:mum|mom|dad|parents|teacher|teachers|family)\b"),
+    (_w('old'),
+     r"\bhow old (?:are|r) (?:you|u|ya)\b"),
+    (_w('class school year'),
+     r"\bwhat (?:year|school|class) (?:are|r) (?:you|u) (?:in|at)\b"),
+    (_w('address addy insta kik number snap snapchat whatsapp'),
+     r"\b(?:what'?s|whats|send|give me|add me on) (?:your|ur|my) (?:snap|snapchat|insta|"
+     r"number|addy|address|whatsapp|kik)\b"),
+    (_w('dm inbox message pm'),
+     r"\b(?:dm|pm|message|inbox) me\b.*\b(?:girls?|boys?|kids?|babe|sweetie|hun|cutie|"
+     r"pretty|gorgeous|young|age)\b"),
+    (_w('dm inbox message pm'),
+     r"\b(?:girls?|boys?|kids?|children|pupils|year \d+s?)\b.*\b(?:dm|pm|message|"
+     r"inbox) me\b"),
+    (_w('nude nudes photo photos pic pics picture pictures selfie selfies'),
+     r"\b(?:send|show) (?:me )?(?:a |some )?(?:pics?|pictures?|photos?|selfies?|"
+     r"nudes?)\b.*\b(?:of you|of yourself|babe|sweetie|hun|cutie|girl|boy)\b"),
+    (_w('buy drive get lift pick'),
+     r"\b(?:i'?ll|i can|i could|let me) (?:give (?:you|u) a lift|pick (?:you|u) up|"
+     r"buy (?:you|u)|get (?:you|u) (?:a|some)|drive (?:you|u))\b"),
+    (_w('hang meet'),
+     r"\b(?:meet|meet up|hang out) (?:with me )?(?:after school|alone|secretly|in private|"
+     r"without (?:your|ur) (?:mum|parents))\b"),
+    (_w('county cse exploitation groomed grooming running trafficked'),
+     r"\b(?:county lines|child sexual exploitation|cse|grooming|groomed|trafficked|"
+     r"running (?:drugs|packages|county))\b"),
+    (_w('eaten fed food'),
+     r"\b(?:haven'?t|have not|not|hasn'?t) (?:eaten|had (?:any )?food|"
+     r"been fed)\b.*\b(?:days?|since)\b"),
+    (_w('eat food kicked locked rough thrown'),
+     r"\b(?:no food|nothing to eat|sleeping rough|kicked out|thrown out|"
+     r"locked (?:me )?out)\b"),
+    (_w('home'),
+     r"\b(?:scared|afraid|frightened|terrified) (?:to go|of going) home\b"),
+    (_w('filming hanging lurking parked photographing taking watching'),
+     r"\b(?:man|men|woman|guy|bloke|someone|stranger|car|van)\b.*\b(?:watching|filming|"
+     r"photographing|taking (?:photos|pictures|pics)|hanging around|lurking|"
+     r"parked)\b.*\b(?:the )?(?:kids|children|pupils|girls|boys|playground|school gates?|"
+     r"gates?)\b"),
+    (_w('fit fuckable hot peng sexiest sexy'),
+     r"\b(?:sexy|hot|fit|fuckable|peng|sexiest)\b.*\b(?:year \d+|(?:1[0-7]|[5-9]) ?(?:yo|"
+     r"year olds?|years? old)|schoolgirls?|schoolboys?|pupils?|kids?|little girls?|"
+     r"little boys?)\b"),
+    (_w('fuckable hot nude nudes peng sexy'),
+     r"\b(?:year \d+|schoolgirls?|schoolboys?|little girls?|little boys?)\b.*\b(?:sexy|hot|"
+     r"fuckable|peng|nudes?)\b"),
+)
+
+#: scams, phishing, get-rich-quick, prizes, adverts and follower selling
+SPAM_PATTERNS: tuple[tuple[frozenset[str], str], ...] = (
+    (_w('check click tap visit'),
+     r"\b(?:click|tap|visit|check) (?:the |my |this )?(?:link|bio|profile|page)\b"),
+    (_w('bio'),
+     r"\blink in (?:my |the )?bio\b"),
+    (_w('chosen claim congratulations selected winner won'),
+     r"\b(?:you(?:'ve| have)? (?:won|been selected|been chosen)|claim (?:your|ur) (?:prize|"
+     r"reward|gift|voucher)|winner|congratulations you)\b"),
+    (_w('free win won'),
+     r"\b(?:free|win a|won a) (?:iphone|ipad|gift ?card|voucher|ps5|xbox|holiday|cash|"
+     r"money|followers)\b"),
+    (_w('earn made make making'),
+     r"\b(?:earn|make|made|making) (?:£|\$|€)?\s?\d[\d,k]* (?:a|per|every|in a|"
+     r"in one) (?:day|week|hour|month)\b"),
+    (_w('boss double freedom guaranteed home hustle income opportunity rich'),
+     r"\b(?:work from home|passive income|financial freedom|get rich|be your own boss|"
+     r"side hustle|investment opportunity|guaranteed returns?|double your money)\b"),
+    (_w('binary bitcoin btc crypto forex investment nft trading'),
+     r"\b(?:bitcoin|btc|crypto|forex|nft|binary options|trading account|"
+     r"investment manager)\b"),
+    (_w('followers likes subscribers views'),
+     r"\b(?:buy|cheap|get|gain|real) (?:\d+k? )?(?:followers|likes|views|subscribers)\b"),
+    (_w('contact dm message text whatsapp'),
+     r"\b(?:dm|message|whatsapp|text|contact) (?:me|us)\b.*\b(?:earn|invest|profit|income|"
+     r"offer|discount|price|order|money|cash|loan|mentor|details)\b"),
+    (_w('casino cialis code loan loans now offer pills price prices replica viagra'),
+     r"\b(?:promo code|discount code|use code|limited time offer|act now|order now|"
+     r"shop now|buy now|sign up now|best prices?|casino|payday loans?|cheap loans?|viagra|"
+     r"cialis|replica watches|weight loss pills)\b"),
+    (_w('confirm update verify'),
+     r"\b(?:verify|confirm|update) (?:your|ur) (?:account|password|details|bank|payment)\b"),
+    (_w('account'),
+     r"\byour account (?:has been|will be) (?:suspended|locked|disabled|deleted)\b"),
+    (_w('girls milfs singles'),
+     r"\b(?:hot|sexy|lonely) (?:singles|girls|milfs) (?:in|near) your (?:area)\b"),
+)
+
+#: spoken-English idioms that use violent or rude words harmlessly
+IDIOM_PATTERNS: tuple[str, ...] = (
+    r"\bkill(?:ed|ing)? it\b", r"\bi'?m (?:literally )?dying\b", r"\bdying (?:of|with) "
+    r"laughter\b", r"\bmurder(?:ed)? (?:of|on) (?:a|the)\b", r"\bsmash(?:ed|ing)? it\b",
+    r"\bslay(?:ed|ing)?\b", r"\bdead (?:funny|good|proud|chuffed|excited|tired)\b",
+)

@@ -1,0 +1,261 @@
+"""The register of protected names: roster CSV parsing and fast matching in text."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import ahocorasick
+from rapidfuzz.distance import Levenshtein
+
+from classifiers.base import ProtectedName
+
+ROSTER_COLUMNS = ("first_name", "last_name", "role", "aliases")
+_REQUIRED = ("first_name", "last_name")
+_NAME_CHARS = re.compile(r"^[^\W\d_]+(?:[ '’\-.][^\W\d_]+)*\.?$")
+
+
+class RosterError(ValueError):
+    """The roster CSV is malformed; the message names the row and column."""
+
+
+def parse_roster(source: str | Path) -> list[ProtectedName]:
+    """Parse a roster CSV (`first_name,last_name,role,aliases`; aliases separated by `;`)."""
+    if isinstance(source, Path):
+        try:
+            text = source.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise RosterError(f"{source}: not UTF-8 text ({exc.reason})") from None
+        except OSError as exc:
+            raise RosterError(f"{source}: cannot read ({exc.strerror})") from None
+    else:
+        text = source.removeprefix("\ufeff")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise RosterError("row 1: the file is empty; expected a header "
+                          "first_name,last_name,role,aliases") from None
+    except csv.Error as exc:
+        raise RosterError(f"row 1: {exc}") from None
+    columns = [h.strip().lower() for h in header]
+    for col in columns:
+        if col not in ROSTER_COLUMNS:
+            raise RosterError(f"row 1, column {col!r}: unknown column; expected "
+                              + ",".join(ROSTER_COLUMNS))
+    for col in _REQUIRED:
+        if col not in columns:
+            raise RosterError(f"row 1, column {col}: missing from the header")
+    index = {c: i for i, c in enumerate(columns)}
+    out: list[ProtectedName] = []
+    row_no = 1
+    try:
+        for row in reader:
+            row_no = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(columns):
+                raise RosterError(f"row {row_no}: {len(row)} fields, expected {len(columns)}")
+            values = {c: row[i].strip() for c, i in index.items()}
+            for col in _REQUIRED:
+                if not values[col]:
+                    raise RosterError(f"row {row_no}, column {col}: empty")
+                if not _NAME_CHARS.match(values[col]):
+                    raise RosterError(f"row {row_no}, column {col}: not a name")
+            aliases = tuple(a.strip() for a in values.get("aliases", "").split(";") if a.strip())
+            out.append(ProtectedName(first_name=values["first_name"],
+                                     last_name=values["last_name"],
+                                     role=values.get("role") or "pupil", aliases=aliases))
+    except csv.Error as exc:
+        raise RosterError(f"row {reader.line_num}: {exc}") from None
+    return out
+
+
+#: names that are also everyday words; a lower-case match of two such words is ignored
+COMMON_WORD_NAMES: frozenset[str] = frozenset([
+    "will", "mark", "grace", "hope", "joy", "rose", "may", "june", "summer", "amber", "ruby",
+    "faith", "dawn", "bill", "pat", "sue", "jack", "frank", "guy", "rob", "art", "ray", "brown",
+    "green", "white", "black", "young", "king", "hill", "wood", "stone", "bell", "hall",
+    "wells", "page", "rich", "hunter", "baker", "cook", "miles", "bishop", "hart", "fox",
+    "lamb", "little", "long", "short", "love", "moss", "rice", "rush", "sky", "star", "storm",
+    "river", "autumn", "holly", "ivy", "daisy", "poppy", "lily", "violet", "jade", "pearl",
+    "crystal", "angel", "penny", "sunny", "honey", "robin", "drew", "sage", "reed", "lane",
+    "price", "park", "parks", "rush", "chase", "cash", "gay", "dean", "mason", "banks", "bush",
+    "field", "fields", "ford", "marsh", "nash", "rose", "north", "south", "west", "bond",
+    "best", "gold",
+])
+
+_WORD_CHAR = re.compile(r"[^\W_]")
+_TOKEN = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+
+
+@dataclass(frozen=True, slots=True)
+class NameHit:
+    """A protected name found in a text."""
+
+    start: int
+    end: int
+    name: ProtectedName
+    reason: str
+
+
+def _lower_same_length(text: str) -> str:
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered.replace("’", "'")
+    # a few characters (e.g. "İ") grow when lower-cased; keep offsets aligned
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text).replace("’", "'")
+
+
+def _key(text: str) -> str:
+    return " ".join(text.lower().replace("’", "'").split())
+
+
+class NameRegister:
+    """Protected names matched with an Aho-Corasick automaton plus small-misspelling checks."""
+
+    def __init__(self, names: Iterable[ProtectedName]) -> None:
+        """Index full names, alias + surname pairs and each name's parts for fuzzy matching."""
+        self.names: tuple[ProtectedName, ...] = tuple(names)
+        self._auto: ahocorasick.Automaton | None = None
+        self._by_first: dict[str, list[tuple[str, ProtectedName]]] = defaultdict(list)
+        self._by_last: dict[str, list[tuple[str, ProtectedName]]] = defaultdict(list)
+        if not self.names:
+            return
+        auto = ahocorasick.Automaton()
+        for person in self.names:
+            last = _key(person.last_name)
+            for first in (person.first_name, *person.aliases):
+                key_first = _key(first)
+                if not key_first:
+                    continue
+                full = f"{key_first} {last}"
+                label = "full name" if first == person.first_name else "alias with surname"
+                auto.add_word(full, (full, person, label))
+                self._by_first[key_first].append((last, person))
+                self._by_last[last].append((key_first, person))
+        auto.make_automaton()
+        self._auto = auto
+
+    def __len__(self) -> int:
+        """How many people are registered."""
+        return len(self.names)
+
+    def find(self, text: str) -> list[NameHit]:
+        """Every registered name in `text`: exact (any case, possessive) or slightly misspelt."""
+        if self._auto is None or not text:
+            return []
+        low = _lower_same_length(text)
+        hits: list[NameHit] = []
+        covered: list[tuple[int, int]] = []
+        n = len(low)
+        for end_idx, (key, person, label) in self._auto.iter(low):
+            start = end_idx - len(key) + 1
+            end = end_idx + 1
+            if start > 0 and _WORD_CHAR.match(low[start - 1]):
+                continue
+            if end < n and _WORD_CHAR.match(low[end]):
+                continue
+            if not _capitalised_enough(text[start:end], key):
+                continue
+            hits.append(NameHit(start, end, person, f"protected name ({label})"))
+            covered.append((start, end))
+        hits.extend(self._fuzzy(text, low, covered))
+        hits.sort(key=lambda h: (h.start, h.end))
+        return hits
+
+    def _fuzzy(self, text: str, low: str, covered: Sequence[tuple[int, int]]) -> list[NameHit]:
+        """Adjacent word pairs where one part is exact and the other is one or two edits away."""
+        out: list[NameHit] = []
+        tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(low)]
+        for (s1, _e1, w1), (s2, e2, w2) in itertools.pairwise(tokens):
+            if any(s < e2 and s1 < e for s, e in covered):
+                continue
+            if not text[s1].isupper() or not text[s2].isupper():
+                continue  # misspelt matches need name-like capitals to stay precise
+            w2 = w2.removesuffix("'s")
+            for last, person in self._by_first.get(w1, ()):
+                if _close(w2, last):
+                    out.append(NameHit(s1, e2, person, "protected name (misspelt surname)"))
+                    break
+            else:
+                for first, person in self._by_last.get(w2, ()):
+                    if _close(w1, first):
+                        out.append(NameHit(s1, e2, person, "protected name (misspelt first name)"))
+                        break
+        return out
+
+
+def _close(word: str, target: str) -> bool:
+    """One edit for names up to six letters, two for longer ones (never an exact match)."""
+    if word == target or abs(len(word) - len(target)) > 2 or len(target) < 4:
+        return False
+    limit = 1 if len(target) <= 6 else 2
+    return Levenshtein.distance(word, target, score_cutoff=limit) <= limit
+
+
+def _capitalised_enough(surface: str, key: str) -> bool:
+    """Two common words in lower case ("will brown the onions") are not taken for a name."""
+    parts = key.split(" ")
+    if all(p in COMMON_WORD_NAMES for p in parts):
+        return any(c.isupper() for c in surface)
+    return True
+
+
+_TITLES = frozenset([
+    "mr", "mrs", "miss", "ms", "mx", "dr", "sir", "madam", "prof", "coach", "rev", "father",
+])
+_NOT_NAMES = frozenset([
+    "the", "a", "an", "and", "our", "your", "my", "we", "you", "they", "it", "this", "that",
+    "well", "done", "thank", "thanks", "happy", "great", "good", "congratulations", "year",
+    "class", "school", "team", "dear", "hi", "hello", "merry", "welcome", "best", "big", "huge",
+    "amazing", "good", "morning", "afternoon", "evening", "night", "please", "today",
+    "tomorrow", "yesterday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+    "sunday", "january", "february", "march", "april", "may", "june", "july", "august",
+    "september", "october", "november", "december", "easter", "christmas", "summer", "autumn",
+    "spring", "winter", "term", "half", "sports", "day", "primary", "academy", "college",
+    "nursery", "church", "st", "saint", "new", "old", "north", "south", "east", "west", "upper",
+    "lower", "park", "road", "street", "lane", "trust", "house", "football", "rugby", "netball",
+    "cricket", "club", "music", "art", "science", "maths", "english", "history", "geography",
+    "reception", "nursery", "pe", "after", "before", "parents", "carers", "staff", "sixth",
+    "form",
+])
+_FULL_NAME = re.compile(r"\b([A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?) ([A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?)"
+                        r"(?:'s)?\b")
+_CHILD_CONTEXT = re.compile(
+    r"(?i:\b(?:year|yr|y)\s?(?:[1-9]|1[0-3])\b|\breception\b|\b(?:aged?|age)\s?\d{1,2}\b|\b\d{1,2}"
+    r"\s?(?:yo|y/o|years? old|yrs? old)\b|\bclass\s?[0-9][A-Za-z0-9]*\b|\bform\s\d)"
+    r"|\b[Cc]lass\s?[A-Z][A-Za-z0-9]*\b"
+    r"|\b(?:at|goes to|attends|in) [A-Z][A-Za-z']+(?: [A-Z][A-Za-z']+)* (?:School|Academy|"
+    r"Primary|Secondary|High|College|Nursery)\b",
+)
+
+
+_CHILD_HINT = re.compile(
+    r"\d|[Rr]eception|School|Academy|Primary|Secondary|High|College|Nursery|[Cc]lass"
+)
+
+
+def unregistered_names_with_child_context(text: str) -> list[tuple[int, int, str]]:
+    """Full names (not titled staff) that stand with a child's age, year group, class or school."""
+    if not _CHILD_HINT.search(text) or not _CHILD_CONTEXT.search(text):
+        return []
+    out: list[tuple[int, int, str]] = []
+    for m in _FULL_NAME.finditer(text):
+        first, last = m.group(1).lower(), m.group(2).lower()
+        if first in _NOT_NAMES or last in _NOT_NAMES or first in _TITLES:
+            continue
+        before = text[max(0, m.start() - 6):m.start()].lower().rstrip(". ").split(" ")[-1:]
+        if before and before[0] in _TITLES:
+            continue
+        window = text[max(0, m.start() - 60):m.end() + 60]
+        ctx = _CHILD_CONTEXT.search(window)
+        if ctx:
+            out.append((m.start(), m.end(), f"full name with a child's details ({ctx.group()})"))
+    return out

@@ -1,0 +1,111 @@
+"""Text normalisation that undoes obfuscation: zero-width, homoglyphs, leetspeak, spacing."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+#: characters people insert to break up words without changing how they look
+_INVISIBLE = dict.fromkeys(
+    map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u034f"
+        "\u180e\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"),
+    None,
+)
+
+#: Cyrillic and Greek letters that look like Latin ones (NFKC leaves them alone)
+_HOMOGLYPHS = str.maketrans(
+    "аеорсухкмтвнізјԁһӏԛԝАЕОРСУХКМТВНІЅЈΑΒΕΖΗΙΚΜΝΟΡΤΥΧαοτυνικρ",
+    "aeopcyxkmtbhizjdhlqwAEOPCYXKMTBHISJABEZHIKMNOPTYXaotuvikp",
+)
+
+#: digits and symbols used as letters, applied only inside words that also contain letters
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
+                       "@": "a", "$": "s", "!": "i", "|": "l", "€": "e", "£": "l"})
+_LEET_CHARS = frozenset("013457 8@$!|€£".replace(" ", ""))
+#: characters that stand for a hidden letter (f***, sh#t)
+MASK_CHARS = frozenset("*#%")
+
+_RUN3 = re.compile(r"(.)\1{2,}")
+_RUN2 = re.compile(r"(.)\1+")
+
+
+def clean(text: str) -> str:
+    """NFKC, invisible characters removed, homoglyphs mapped to Latin; offsets NOT preserved."""
+    text = text.translate(_INVISIBLE)
+    text = unicodedata.normalize("NFKC", text)
+    return text.translate(_HOMOGLYPHS)
+
+
+def collapse_runs(word: str) -> str:
+    """Every run of a repeated letter reduced to one letter ("fuuuck" -> "fuck")."""
+    return _RUN2.sub(r"\1", word)
+
+
+def has_long_run(word: str) -> bool:
+    """True when a character repeats three or more times in a row (a deliberate stretch)."""
+    return _RUN3.search(word) is not None
+
+
+def deleet(token: str) -> str:
+    """Map leetspeak in a token that also has letters ("b1tch" -> "bitch"); numbers stay."""
+    if not any(c.isalpha() for c in token):
+        return token
+    if not any(c in _LEET_CHARS for c in token):
+        return token
+    # keep trailing punctuation like "!" as punctuation, not as an "i"
+    core = token.rstrip("!.?")
+    tail = token[len(core):]
+    return core.translate(_LEET) + tail
+
+
+_SUSPICIOUS = re.compile(
+    r"(?<!\S)(?![@#])(?=[^\s]*[^\W\d_])(?=[^\s]*[013457 8@$!|€£*#%][^\s]*[^\W\d_*#%]|"
+    r"[^\s]*[^\W\d_][^\s]*[*#%])[^\s/:]+(?=\s|$)".replace(" ", "")
+)
+_SPACED = re.compile(r"(?<![^\W_])(?:[^\W\d_][ .\-_*]){2,}[^\W\d_](?![^\W_])")
+_TOKENS_MASKED = re.compile(
+    r"[^\W\d_]+(?:[*#%]+[^\W\d_]+)+\**|[^\W\d_]+\*+|[^\W_]+(?:'[^\W_]+)*"
+)
+_TOKENS = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_HAS_MASK = re.compile(r"[^\W\d_][*#%]")
+_LEETISH = re.compile(r"[^\W\d_][0134578@$!|€£*#%]+[^\W\d_]|[^\W\d_]\$+|\$[^\W\d_]")
+_SPACED_HINT = re.compile(r"(?:^|[^\w])\w[ .\-_*]\w[ .\-_*]\w(?:$|[^\w])")
+_SEPARATORS = re.compile(r"[ .\-_]")
+
+
+def _fix_suspicious(match: re.Match[str]) -> str:
+    word = match.group()
+    if "." in word.strip(".!?") and not _DOTTED.match(word):
+        return word  # a domain or an abbreviation, not leetspeak
+    return deleet(word)
+
+
+def _join_spaced(match: re.Match[str]) -> str:
+    return _SEPARATORS.sub("", match.group())
+
+
+_DOTTED = re.compile(r"^(?:[a-z][.\-_*]){2,}[a-z][.\-_]?$")
+
+
+def normalise(text: str) -> str:
+    """Lower-case `text` with obfuscation undone, for lexicon and phrase matching.
+
+    Zero-width characters, homoglyphs, leetspeak ("b1tch"), spaced letters ("f u c k"),
+    and curly apostrophes are undone; masked ("f***") and stretched ("shiiit") words are
+    left for the lexicon to resolve, since only it knows which word they stand for.
+    """
+    if not text.isascii():
+        text = clean(text).replace("’", "'").replace("‘", "'")
+    low = text.casefold()
+    if _LEETISH.search(low):
+        low = _SUSPICIOUS.sub(_fix_suspicious, low)
+    if _SPACED_HINT.search(low):
+        low = _SPACED.sub(_join_spaced, low)
+    return low
+
+
+def tokens(normalised: str) -> list[str]:
+    """Words of a normalised text (masked words such as "f***ing" stay whole)."""
+    if _HAS_MASK.search(normalised):
+        return _TOKENS_MASKED.findall(normalised)
+    return _TOKENS.findall(normalised)

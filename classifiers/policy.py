@@ -1,0 +1,139 @@
+"""The "policy" classifier: rules and the trained model combined into one verdict."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+
+from classifiers.base import Classifier, Label, ProtectedName, Verdict, make_verdict
+from classifiers.model import MODEL_LABELS, OFFENSIVE, TextModel, shipped
+from classifiers.rules import LexicalHits, RulesClassifier, identifying_hits, lexical_hits
+
+#: the labels the model scores (identifying comes from the rules and the names register only)
+_MODEL_TAXONOMY = tuple(Label(h) for h in MODEL_LABELS if h != OFFENSIVE)
+_OFFENSIVE_LABELS = frozenset({Label.ABUSE, Label.HATE, Label.PROFANITY, Label.SEXUAL,
+                               Label.THREAT})
+#: a rule hit is near-certain, but not quite: the score stays comparable with the model's
+RULE_SCORE = 0.97
+
+
+def effective_threshold(base: float, sensitivity: float) -> float:
+    """A label's threshold moved by the organisation's sensitivity (0.5 keeps it as trained)."""
+    return float(min(0.95, max(0.05, base * (1.5 - sensitivity))))
+
+
+class PolicyClassifier:
+    """Rules (lexicons, patterns, identifying detectors, names) plus the calibrated model."""
+
+    def __init__(
+        self,
+        names: Sequence[ProtectedName] = (),
+        *,
+        sensitivity: float = 0.5,
+        thresholds: Mapping[Label, float] | None = None,
+        model: TextModel | None = None,
+    ) -> None:
+        """Set up the rules now; the model is loaded on first use, once per process."""
+        self.rules = RulesClassifier(names)
+        self.sensitivity = sensitivity
+        self.overrides = dict(thresholds or {})
+        self._model = model
+        self._lock = threading.Lock()
+        #: the auxiliary "offensive" head over-fires outside Davidson-like text (see model card)
+        self.use_offensive_head = False
+
+    @property
+    def model(self) -> TextModel:
+        """The text model (the packaged one unless another was given)."""
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = shipped()
+        return self._model
+
+    @property
+    def version(self) -> str:
+        """Rules version and model artefact hash."""
+        return f"{self.rules.version}+{self.model.version}"
+
+    def thresholds(self) -> dict[str, float]:
+        """Effective per-head thresholds after overrides and sensitivity."""
+        out: dict[str, float] = {}
+        for head in MODEL_LABELS:
+            base = self.model.thresholds.get(head, 0.5)
+            if head != OFFENSIVE and Label(head) in self.overrides:
+                base = self.overrides[Label(head)]
+            out[head] = effective_threshold(base, self.sensitivity)
+        return out
+
+    def classify(self, texts: Sequence[str]) -> list[Verdict]:
+        """One verdict per text, in order; any string is accepted."""
+        texts = [t if isinstance(t, str) else str(t) for t in texts]
+        if not texts:
+            return []
+        lex = [lexical_hits(t) for t in texts]
+        x = self.model.features([" ".join(h.joined) for h in lex])
+        probs = self.model.predict_features(x)
+        cuts = self.thresholds()
+        version = self.version
+        return [self._combine(text, hits, row, (x, i), cuts, version)
+                for i, (text, hits, row) in enumerate(zip(texts, lex, probs, strict=True))]
+
+    def _combine(self, text: str, lex: LexicalHits, row: npt.NDArray[np.float64],
+                 batch_row: tuple[sparse.csr_matrix, int], cuts: Mapping[str, float],
+                 version: str) -> Verdict:
+        ident = identifying_hits(text, self.rules.register)
+        labels = set(lex.labels | ident.labels)
+        p = {head: float(row[i]) for i, head in enumerate(MODEL_LABELS)}
+        reasons = [*lex.reasons, *ident.reasons]
+        model_labels: list[Label] = []
+        for label in _MODEL_TAXONOMY:
+            if p[label.value] >= cuts[label.value] and label not in labels:
+                if label is Label.THREAT and lex.idiom:
+                    continue  # "killed it", "I'm dying": idioms, not violence
+                model_labels.append(label)
+        if (self.use_offensive_head and p[OFFENSIVE] >= cuts[OFFENSIVE]
+                and not (labels | set(model_labels)) & _OFFENSIVE_LABELS):
+            model_labels.append(Label.ABUSE if p["abuse"] >= p["profanity"] else Label.PROFANITY)
+        for label in model_labels:
+            labels.add(label)
+            # slicing a sparse row is costly, so only flagged texts pay for an explanation
+            x, i = batch_row
+            feats = self.model.explain(x[i], MODEL_LABELS.index(label.value))
+            shown = ", ".join(repr(f) for f in feats) or "no single strong word"
+            reasons.append(f"model: {label.value} {p[label.value]:.2f} (features: {shown})")
+        if Label.ABUSE in labels:
+            labels.discard(Label.PROFANITY)  # swearing aimed at someone is abuse
+        scores: dict[Label, float] = {}
+        for label in Label:
+            score = p.get(label.value, 0.0)
+            if label in lex.labels or label in ident.labels:
+                score = max(score, RULE_SCORE)
+            scores[label] = round(score, 4)
+        return make_verdict(sorted(labels), scores, spans=ident.spans, reasons=reasons,
+                            model_version=version)
+
+
+def build_rules(
+    *,
+    names: Sequence[ProtectedName] = (),
+    sensitivity: float = 0.5,
+    thresholds: Mapping[Label, float] | None = None,
+) -> Classifier:
+    """The rule-only classifier (sensitivity and thresholds do not apply to rules)."""
+    del sensitivity, thresholds
+    return RulesClassifier(names)
+
+
+def build_policy(
+    *,
+    names: Sequence[ProtectedName] = (),
+    sensitivity: float = 0.5,
+    thresholds: Mapping[Label, float] | None = None,
+) -> Classifier:
+    """The full classifier: rules plus the packaged model."""
+    return PolicyClassifier(names, sensitivity=sensitivity, thresholds=thresholds)

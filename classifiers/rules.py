@@ -1,0 +1,311 @@
+"""The rule layer: normalised lexicons, phrase patterns, identifying detectors, names."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from classifiers import identifying, lexicon
+from classifiers.base import Label, ProtectedName, Span, Verdict, make_verdict
+from classifiers.names import NameRegister, unregistered_names_with_child_context
+from classifiers.normalise import MASK_CHARS, collapse_runs, has_long_run, normalise, tokens
+
+RULES_VERSION = "rules-1"
+
+#: texts longer than this are scanned in windows so that no pattern can go quadratic
+_WINDOW = 4000
+
+_TARGETS = frozenset([
+    "you", "u", "ya", "yah", "ye", "yous", "youse", "your", "ur", "yer", "you're", "youre",
+    "ur're", "u're", "he", "she", "him", "her", "his", "they", "them", "their", "he's", "she's",
+    "they're", "this", "that", "teacher", "teachers", "head", "headteacher", "head's", "miss",
+    "sir", "mrs", "mr", "ms", "staff", "school", "governors", "governor", "mum", "dad", "mums",
+    "dads", "parents", "kids", "kid", "boy", "girl", "son", "daughter", "man", "woman", "lady",
+    "bloke", "guy", "lot", "bunch", "what", "such", "absolute", "total", "complete", "utter",
+    "proper",
+])
+_FUCK_TARGETED = re.compile(
+    r"\b(?:fuck|fuk|fck|f) (?:off|you|u|ya|ur|your|yourself|him|her|them|this school|that "
+    r"teacher|the lot of you|em)\b|\bget fucked\b|\bgo fuck (?:yourself|urself)\b|\bfuck (?:the|"
+    r"this|that) (?:teacher|head|headteacher|school|staff|lot)\b|\bstfu\b"
+)
+_IS_A = re.compile(
+    r"\b(?:you'?re|you are|ur|u r|u are|you|he'?s|she'?s|they'?re|he is|she is|they are|is a|"
+    r"are a|what a|such a|bunch of|load of|shower of|pack of)(?: (?:a|an|such|so|fucking|"
+    r"fuckin|bloody|total|complete|absolute|utter|proper|right|massive|big|little|useless|"
+    r"pathetic|lying|thick|stupid|fat|ugly|dirty))* (\S+)"
+)
+_HATE_PATTERNS = re.compile(
+    r"\bgo back (?:to|where) (?:your|ur|you|they|their) (?:own )?(?:country|came from|come from)"
+    r"\b|\b(?:all|these|those|bloody|fucking|dirty|filthy) (?:muslims?|immigrants?|migrants?|"
+    r"refugees?|jews?|blacks?|asians?|gays?|lesbians?|trans|foreigners?|poles|romanians?|"
+    r"gypsies|travellers|women|females) (?:are|should|need|must|ought|deserve|want|breed)\b|\b"
+    r"(?:women|girls|females) (?:belong in the kitchen|should (?:shut up|stay home|know their "
+    r"place))\b|\b(?:disabled|autistic|special needs|sen) (?:kids|children|people) (?:should "
+    r"(?:not|n't|be)|shouldn'?t|don'?t belong|are a drain)\b|\b(?:ban|deport|gas|kick out) "
+    r"(?:all )?(?:the )?(?:muslims?|immigrants?|migrants?|refugees?|jews?|blacks?|foreigners?|"
+    r"gays?)\b|\bsend (?:them|em|the lot) back\b|\bthat'?s so gay\b|\bspecial needs? (?:kid|"
+    r"boy|girl)\b(?: \S+){0,3} (?:thick|stupid|idiot|retard)"
+)
+
+
+def _bounded(pattern: str) -> str:
+    """Replace unbounded gaps between words with at most twelve words, so matching stays linear."""
+    return pattern.replace(r"\b.*\b", r"\b(?: \S+){0,12} ")
+
+
+@dataclass(frozen=True, slots=True)
+class _Gated:
+    """Patterns indexed by trigger word, so a text only tries the patterns its words allow."""
+
+    patterns: tuple[re.Pattern[str], ...]
+    by_word: dict[str, tuple[int, ...]]
+    triggers: frozenset[str]
+
+
+def _compile_gated(patterns: Sequence[tuple[frozenset[str], str]]) -> _Gated:
+    by_word: dict[str, list[int]] = {}
+    for i, (triggers, _) in enumerate(patterns):
+        for word in triggers:
+            by_word.setdefault(word, []).append(i)
+    return _Gated(tuple(re.compile(_bounded(p)) for _, p in patterns),
+                  {w: tuple(ix) for w, ix in by_word.items()}, frozenset(by_word))
+
+
+def _compile_any(patterns: Sequence[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{_bounded(p)})" for p in patterns))
+
+
+_THREAT = _compile_gated(lexicon.THREAT_PATTERNS)
+_SAFEGUARDING = _compile_gated(lexicon.SAFEGUARDING_PATTERNS)
+_SPAM = _compile_gated(lexicon.SPAM_PATTERNS)
+_KYS = re.compile(lexicon.KYS_PATTERN)
+_KYS_TRIGGERS = frozenset({"yourself", "yourselves", "urself", "self", "kys"})
+_IDIOM = _compile_any(lexicon.IDIOM_PATTERNS)
+_IDIOM_HINT = frozenset([
+    "kill", "killed", "killing", "it", "dying", "murder", "murdered", "smash", "smashed",
+    "smashing", "slay", "slayed", "slaying", "dead",
+])
+_SAFE = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in lexicon.SAFE_PHRASES) + r")\b")
+_HATE_TRIGGERS = frozenset([
+    "back", "muslim", "muslims", "immigrant", "immigrants", "migrant", "migrants", "refugee",
+    "refugees", "jew", "jews", "black", "blacks", "asian", "asians", "gay", "gays", "lesbian",
+    "lesbians", "trans", "foreigner", "foreigners", "poles", "romanian", "romanians", "gypsies",
+    "travellers", "women", "females", "girls", "disabled", "autistic", "special", "sen", "them",
+    "em", "lot",
+])
+
+_ALL_WORDS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("swear", lexicon.SWEARS),
+    ("insult", lexicon.INSULTS),
+    ("slur", lexicon.SLURS - lexicon.AMBIGUOUS_SLURS),
+    ("sexual", lexicon.SEXUAL_WORDS),
+)
+_KNOWN: frozenset[str] = frozenset().union(*(words for _, words in _ALL_WORDS))
+#: collapsed spelling ("fuck" for "fuuuuck") -> the lexicon word
+_COLLAPSED: dict[str, str] = {}
+for _word in sorted(_KNOWN):
+    _COLLAPSED.setdefault(collapse_runs(_word), _word)
+_BY_LENGTH: dict[int, list[str]] = {}
+for _group, _words in _ALL_WORDS:
+    for _word in sorted(_words):
+        _BY_LENGTH.setdefault(len(_word), []).append(_word)
+_NEEDS_CANONICAL = re.compile(r"[^\W\d_][*#%]|([^\W\d_])\1\1")
+
+
+@functools.lru_cache(maxsize=4096)
+def _unmask(token: str) -> str | None:
+    """The lexicon word a masked token stands for ("f***ing" -> "fucking"), if any."""
+    stripped = token.strip("*#%")
+    if not stripped or not any(c.isalpha() for c in stripped):
+        return None
+    candidates = _BY_LENGTH.get(len(token), ())
+    pattern = re.compile("".join("[a-z]" if c in MASK_CHARS else re.escape(c) for c in token))
+    for word in candidates:
+        if pattern.fullmatch(word):
+            return word
+    return None
+
+
+def canonical(token: str) -> str:
+    """A token mapped back to its lexicon word when it is a stretched or masked spelling."""
+    if token in _KNOWN:
+        return token
+    if any(c in MASK_CHARS for c in token):
+        return _unmask(token) or token
+    if has_long_run(token):
+        return _COLLAPSED.get(collapse_runs(token), token)
+    return token
+
+
+@dataclass(slots=True)
+class LexicalHits:
+    """What the rules found in one text: labels, reasons, spans, and the normalised words."""
+
+    labels: set[Label] = field(default_factory=set)
+    reasons: list[str] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
+    #: the normalised, de-obfuscated words joined by spaces (the model's input)
+    joined: list[str] = field(default_factory=list)
+    idiom: bool = False
+
+    def add(self, label: Label, reason: str) -> None:
+        self.labels.add(label)
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+
+
+def lexical_hits(text: str) -> LexicalHits:
+    """Labels, reasons and spans the lexicons and phrase patterns give for one text."""
+    hits = LexicalHits()
+    if len(text) <= _WINDOW:
+        _lexical_window(text, hits)
+        return hits
+    # very long texts: a window at a time, so no pattern can see more than a few pages
+    for offset in range(0, len(text), _WINDOW):
+        _lexical_window(text[offset:offset + _WINDOW + 200], hits)
+    return hits
+
+
+def _search_gated(gated: _Gated, joined: str, words: frozenset[str]) -> re.Match[str] | None:
+    present = gated.triggers & words
+    if not present:
+        return None
+    tried: set[int] = set()
+    for word in present:
+        for i in gated.by_word[word]:
+            if i in tried:
+                continue
+            tried.add(i)
+            m = gated.patterns[i].search(joined)
+            if m:
+                return m
+    return None
+
+
+def _lexical_window(text: str, hits: LexicalHits) -> None:
+    low = normalise(text)
+    written = tokens(low)
+    toks = [canonical(t) for t in written] if _NEEDS_CANONICAL.search(low) else written
+    joined = " ".join(toks)
+    if _has_safe_hint(joined) and _SAFE.search(joined):
+        joined = _SAFE.sub(lambda m: "_" * len(m.group()), joined)
+        toks = joined.split(" ")
+    hits.joined.append(joined)
+    wordset = frozenset(toks)
+    known = wordset & _KNOWN
+    if known:
+        _word_hits(toks, written, hits, joined)
+    if "yourself" in joined or "urself" in joined or "self" in wordset or "kys" in wordset:
+        m = _KYS.search(joined)
+        if m:
+            hits.add(Label.ABUSE, f"abuse: {m.group()!r}")
+            hits.add(Label.THREAT, f"threat: {m.group()!r}")
+    if _IDIOM_HINT & wordset and _IDIOM.search(joined):
+        hits.idiom = True
+    m = _search_gated(_THREAT, joined, wordset)
+    if m and not _IDIOM.search(m.group()):
+        hits.add(Label.THREAT, f"threat: {m.group()!r}")
+    m = _search_gated(_SAFEGUARDING, joined, wordset)
+    if m:
+        hits.add(Label.SAFEGUARDING, f"safeguarding: {m.group()!r}")
+    m = _search_gated(_SPAM, joined, wordset)
+    if m:
+        hits.add(Label.SPAM, f"spam: {m.group()!r}")
+    if not _HATE_TRIGGERS.isdisjoint(wordset):
+        m = _HATE_PATTERNS.search(joined)
+        if m:
+            hits.add(Label.HATE, f"hate: {m.group()!r}")
+
+
+def _word_hits(toks: Sequence[str], written: Sequence[str], hits: LexicalHits, joined: str) -> None:
+    """Per-word labels for texts that contain at least one lexicon word."""
+    swears: list[str] = []
+    for i, word in enumerate(toks):
+        if word not in _KNOWN:
+            continue
+        shown = written[i] if i < len(written) and len(written) == len(toks) else word
+        as_written = "" if shown == word else f" (written {shown!r})"
+        if word in lexicon.SLURS and word not in lexicon.AMBIGUOUS_SLURS:
+            hits.add(Label.HATE, f"hate: slur {word!r}{as_written}")
+        if word in lexicon.SEXUAL_WORDS:
+            hits.add(Label.SEXUAL, f"sexual: {word!r}{as_written}")
+        if word in lexicon.STRONG_INSULTS:
+            hits.add(Label.ABUSE, f"abuse: insult {word!r}{as_written}")
+        elif word in lexicon.INSULTS and _targeted(toks, i):
+            hits.add(Label.ABUSE, f"abuse: insult {word!r} aimed at someone{as_written}")
+        if word in lexicon.SWEARS:
+            swears.append(word)
+    for aimed in _IS_A.finditer(joined):
+        word = aimed.group(1)
+        if word in lexicon.SWEARS or word in lexicon.INSULTS or word in lexicon.SLURS:
+            hits.add(Label.ABUSE, f"abuse: {word!r} aimed at someone")
+    m = _FUCK_TARGETED.search(joined)
+    if m:
+        hits.add(Label.ABUSE, f"abuse: {m.group()!r}")
+    if swears and Label.ABUSE not in hits.labels:
+        hits.add(Label.PROFANITY, f"profanity: {swears[0]!r}")
+
+
+_SAFE_HINTS = ("dick", "cock", "puss", "tit", "bum", "hoe", "ass", "ball", "bloody", "ash",
+               "sex", "homo", "black", "negro", "queer")
+
+
+def _has_safe_hint(joined: str) -> bool:
+    return any(h in joined for h in _SAFE_HINTS)
+
+
+def _targeted(words: Sequence[str], i: int) -> bool:
+    """Whether a word at position `i` has a person it is aimed at within three words."""
+    lo = max(0, i - 3)
+    return any(w in _TARGETS for w in words[lo:i + 3] if w != words[i])
+
+
+def identifying_hits(text: str, register: NameRegister | None) -> LexicalHits:
+    """Identifying spans: contact details, identifiers, addresses, routines and names."""
+    hits = LexicalHits()
+    for found in identifying.detect(text):
+        if not found.identifying:
+            continue
+        hits.spans.append(Span(found.start, found.end, Label.IDENTIFYING, found.reason))
+        hits.add(Label.IDENTIFYING, f"identifying: {found.reason}")
+    if register is not None and len(register):
+        for hit in register.find(text):
+            hits.spans.append(Span(hit.start, hit.end, Label.IDENTIFYING, hit.reason))
+            hits.add(Label.IDENTIFYING, f"identifying: {hit.reason}")
+    for start, end, reason in unregistered_names_with_child_context(text):
+        if not any(s.start < end and start < s.end for s in hits.spans):
+            hits.spans.append(Span(start, end, Label.IDENTIFYING, reason))
+            hits.add(Label.IDENTIFYING, f"identifying: {reason}")
+    return hits
+
+
+class RulesClassifier:
+    """Fast rule-only classifier: lexicons, phrase patterns, identifying detectors, names."""
+
+    def __init__(self, names: Sequence[ProtectedName] = ()) -> None:
+        """Build the names automaton once; everything else is compiled at import."""
+        self.register = NameRegister(names)
+        self._version = RULES_VERSION
+
+    @property
+    def version(self) -> str:
+        """The rule set's version (the names register is configuration, not a version)."""
+        return self._version
+
+    def classify(self, texts: Sequence[str]) -> list[Verdict]:
+        """One verdict per text, in order; any string is accepted."""
+        return [self.classify_one(text) for text in texts]
+
+    def classify_one(self, text: str) -> Verdict:
+        """Classify a single text."""
+        if not isinstance(text, str):
+            text = str(text)
+        lex = lexical_hits(text)
+        ident = identifying_hits(text, self.register)
+        labels = lex.labels | ident.labels
+        scores = {label: 1.0 for label in labels}
+        return make_verdict(sorted(labels), scores, spans=ident.spans,
+                            reasons=(*lex.reasons, *ident.reasons), model_version=self._version)

@@ -1,0 +1,84 @@
+"""Normalisation and the rule layer: obfuscation caught, idioms and place names left alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from classifiers.base import Label
+from classifiers.normalise import normalise, tokens
+from classifiers.registry import available, build
+
+RULES = build("rules")
+
+
+def labels(text: str) -> set[str]:
+    return {label.value for label in RULES.classify([text])[0].labels}
+
+
+@pytest.mark.parametrize(("raw", "word"), [
+    ("b1tch", "bitch"), ("l0ser", "loser"), ("sh!t", "shit"), ("a$$hole", "asshole"),
+    ("f u c k", "fuck"), ("f.u.c.k", "fuck"), ("fu\u200bck", "fuck"), ("Ｆｕｃｋ", "fuck"),
+    ("сunt", "cunt"),  # Cyrillic "с"
+])
+def test_normalise_undoes_obfuscation(raw: str, word: str) -> None:
+    assert word in tokens(normalise(raw))
+
+
+@pytest.mark.parametrize(("text", "label"), [
+    ("you f***ing l0ser", "abuse"), ("shiiiiit weather", "profanity"), ("p*ki go home", "hate"),
+    ("shit weather for sports day", "profanity"), ("you are a useless prat", "abuse"),
+    ("watch your back", "threat"), ("I know where you live", "threat"),
+    ("my dad hits me and I'm scared to go home", "safeguarding"),
+    ("how old are you? dm me", "safeguarding"),
+    ("Click the link in bio to earn £500 a day", "spam"), ("send nudes", "sexual"),
+    ("f u c k you", "abuse"),
+])
+def test_obfuscated_and_plain_hits(text: str, label: str) -> None:
+    assert label in labels(text)
+
+
+@pytest.mark.parametrize("text", [
+    "The choir killed it tonight!", "I'm dying 😂", "That was a murder of a homework",
+    "Well done year 6, you smashed the reading challenge", "Great away win at Scunthorpe",
+    "We loved Dick Whittington at the panto", "Cross country at Penistone on Saturday",
+    "Scout camp in Cockermouth", "Thank you Mrs Hughes",
+    "The parking at drop-off is a nightmare, please sort it out",
+    "Really disappointed the trip was cancelled, communication has been poor",
+    "Damn, missed the bus", "Bloody freezing on the touchline",
+])
+def test_idioms_places_and_fair_complaints_are_not_flagged(text: str) -> None:
+    assert labels(text) == set()
+
+
+def test_abuse_replaces_profanity_when_aimed() -> None:
+    got = labels("fuck you")
+    assert "abuse" in got
+    assert "profanity" not in got
+
+
+def test_registry_lists_builtins_and_rejects_bad_sensitivity() -> None:
+    from classifiers.registry import ClassifierConfigError, UnknownClassifier
+
+    assert {"policy", "rules"} <= set(available())
+    with pytest.raises(UnknownClassifier):
+        build("nope")
+    with pytest.raises(ClassifierConfigError):
+        build("rules", sensitivity=2.0)
+
+
+@pytest.mark.parametrize("name", ["rules", "policy"])
+@pytest.mark.parametrize("text", [
+    "", " ", "\u200b\u200b", "😂" * 1000, "مرحبا بالعالم \u202e", "a" * 1_000_000,
+    ("you idiot " * 100_000), "\x00\x01\x02", "🏳️‍🌈" * 50, "\ud800" if False else "ﷺ",
+    "07700 900123 " * 2000,
+])
+def test_odd_and_huge_text_never_raises(name: str, text: str) -> None:
+    clf = build(name)
+    verdicts = clf.classify([text, "ok"])
+    assert len(verdicts) == 2
+    assert verdicts[1].labels == ()
+    assert all(0.0 <= s <= 1.0 for s in verdicts[0].scores.values())
+
+
+def test_huge_abusive_text_is_still_flagged() -> None:
+    assert Label.ABUSE in RULES.classify(["hello " * 200_000 + " you idiot"])[0].labels
