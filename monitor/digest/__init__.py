@@ -1,0 +1,1 @@
+"""The weekly management digest: figures (stats), e-mail (render), exactly-once delivery."""
