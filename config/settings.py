@@ -85,10 +85,8 @@ class Deadlines(Strict):
 
 def _default_routes() -> list[RouteRule]:
     return [
-        RouteRule(label="safeguarding", queue="safeguarding",
-                  notify=[Role.SAFEGUARDING_LEAD]),
-        RouteRule(label="threat", queue="urgent",
-                  notify=[Role.MANAGER, Role.SAFEGUARDING_LEAD]),
+        RouteRule(label="safeguarding", queue="safeguarding", notify=[Role.SAFEGUARDING_LEAD]),
+        RouteRule(label="threat", queue="urgent", notify=[Role.MANAGER, Role.SAFEGUARDING_LEAD]),
         RouteRule(label="identifying", queue="moderation"),
         RouteRule(label="hate", queue="moderation", notify=[Role.MANAGER]),
         RouteRule(label="abuse", queue="moderation"),
@@ -114,7 +112,9 @@ class ClassifierConfig(Strict):
     #: 0 = flag only the surest, 1 = flag anything plausible
     sensitivity: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     #: per-label score thresholds overriding the sensitivity, e.g. {abuse: 0.6}
-    thresholds: dict[LabelName, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(default_factory=dict)
+    thresholds: dict[LabelName, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
+        default_factory=dict
+    )
     batch_size: Annotated[int, Field(ge=1, le=10_000)] = 256
 
 
@@ -167,7 +167,10 @@ class Digest(Strict):
     time: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "08:00"
     timezone: str = "Europe/London"
     recipients: list[str] = Field(default_factory=list)
+    #: quote up to three redacted examples of abusive comments (never safeguarding ones)
     quote_abusive_text: bool = False
+    #: name repeatedly flagged accounts; off because they may be children
+    show_account_names: bool = False
 
     @field_validator("timezone")
     @classmethod

@@ -111,6 +111,11 @@ class Capability:
 
     action: Action
     effect: str
+    #: the action works only on the organisation's own posts (X deletes, for example)
+    own_only: bool = False
+    #: `check` can confirm the result afterwards; False where the platform cannot tell
+    #: (X does not report whether a reply is hidden), so the platform's answer is the proof
+    verifiable: bool = True
 
 
 class ConnectorError(Exception):

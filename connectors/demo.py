@@ -25,6 +25,7 @@ from connectors.base import (
     ItemKind,
     ItemRef,
     Page,
+    TransientError,
     Visibility,
 )
 
@@ -38,7 +39,7 @@ class DemoOptions(ConnectorOptions):
     #: items already on the Page at the first poll
     initial: int = Field(default=120, ge=0)
     #: new items published before each later poll
-    batch: int = Field(default=10, ge=1, le=10_000)
+    batch: int = Field(default=10, ge=0, le=10_000)
     page_size: int = Field(default=50, ge=1, le=10_000)
     #: where hides and deletions are remembered across restarts (memory only when unset)
     state_path: str | None = None
@@ -63,8 +64,15 @@ def _load_stream(path: str) -> tuple[_Line, ...]:
                 continue
             try:
                 data = json.loads(raw)
-                lines.append(_Line(ItemKind(data["kind"]), int(data["post"]),
-                                   data.get("reply_to"), str(data["author"]), str(data["text"])))
+                lines.append(
+                    _Line(
+                        ItemKind(data["kind"]),
+                        int(data["post"]),
+                        data.get("reply_to"),
+                        str(data["author"]),
+                        str(data["text"]),
+                    )
+                )
             except (ValueError, KeyError, TypeError) as exc:
                 raise FatalError(f"{path}:{number}: bad demo line ({exc})") from None
     if not lines:
@@ -81,16 +89,21 @@ class DemoConnector:
     options_model: ClassVar[type[ConnectorOptions]] = DemoOptions
     secret_names: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, *, channel: str, options: ConnectorOptions,
-                 secrets: Mapping[str, str]) -> None:
+    def __init__(
+        self, *, channel: str, options: ConnectorOptions, secrets: Mapping[str, str]
+    ) -> None:
         assert isinstance(options, DemoOptions)
         self.channel = channel
         self.options = options
         self.lines = _load_stream(options.stream_path or str(STREAM))
         self._lock = threading.Lock()
         self._state: dict[str, str] = self._read_state()
-        self._post_lines = {ln.post: i for i, ln in reversed(list(enumerate(self.lines)))
-                            if ln.kind is ItemKind.POST}
+        self._failures = 0
+        self._post_lines = {
+            ln.post: i
+            for i, ln in reversed(list(enumerate(self.lines)))
+            if ln.kind is ItemKind.POST
+        }
         self._id_pattern = re.compile(rf"^{re.escape(channel)}-x?\d+$")
         self.published_extra: list[Item] = []
 
@@ -145,17 +158,28 @@ class DemoConnector:
             parent_id=parent_id,
             thread_id=thread_id if not own else external_id,
             is_own=own,
-            raw={"id": external_id, "from": line.author, "message": line.text,
-                 "created_time": now.isoformat(), "line": offset},
+            raw={
+                "id": external_id,
+                "from": line.author,
+                "message": line.text,
+                "created_time": now.isoformat(),
+                "line": offset,
+            },
         )
 
     def capabilities(self) -> Sequence[Capability]:
         """Hide and delete, with effects modelled on a Facebook Page."""
         return (
-            Capability(Action.HIDE, "Hidden from everyone except the author and their friends, "
-                       "who do not see that it was hidden; it can be unhidden."),
-            Capability(Action.DELETE, "Deleted from the Page for everyone, permanently; "
-                       "socmon keeps the evidence snapshot."),
+            Capability(
+                Action.HIDE,
+                "Hidden from everyone except the author and their friends, "
+                "who do not see that it was hidden; it can be unhidden.",
+            ),
+            Capability(
+                Action.DELETE,
+                "Deleted from the Page for everyone, permanently; "
+                "socmon keeps the evidence snapshot.",
+            ),
         )
 
     def fetch(self, cursor: Cursor | None, *, now: datetime) -> Page:
@@ -166,8 +190,11 @@ class DemoConnector:
         released = int(state.get("released", 0))
         pos = int(state.get("pos", 0))
         if pos >= released:  # a new pass: the Page has published more since the last one
-            released = released + self.options.batch if released else max(
-                self.options.initial, self.options.batch)
+            released = (
+                released + self.options.batch
+                if released
+                else max(self.options.initial, self.options.batch)
+            )
         end = min(pos + self.options.page_size, released)
         items = [self._item(i, now) for i in range(pos, end)]
         with self._lock:
@@ -182,10 +209,19 @@ class DemoConnector:
         while self._external_id(index) in self._state:
             index += 1
         base = self._item(0, now)
-        item = Item(platform=self.platform, external_id=f"{self.channel}-x{index}",
-                    kind=ItemKind.COMMENT, text=text, created_at=now, author_id="demo-tester",
-                    author_name="Demo Tester", url=base.url, parent_id=base.external_id,
-                    thread_id=base.external_id, raw={"message": text})
+        item = Item(
+            platform=self.platform,
+            external_id=f"{self.channel}-x{index}",
+            kind=ItemKind.COMMENT,
+            text=text,
+            created_at=now,
+            author_id="demo-tester",
+            author_name="Demo Tester",
+            url=base.url,
+            parent_id=base.external_id,
+            thread_id=base.external_id,
+            raw={"message": text},
+        )
         with self._lock:
             self.published_extra.append(item)
         return item
@@ -198,6 +234,7 @@ class DemoConnector:
     def hide(self, ref: ItemRef) -> None:
         """Hide a comment (idempotent)."""
         self._known(ref.external_id)
+        self._maybe_fail()
         state = self._state.get(ref.external_id)
         if state in {"deleted", "gone"}:
             raise ItemGone(f"{ref.external_id} no longer exists")
@@ -206,9 +243,25 @@ class DemoConnector:
     def delete(self, ref: ItemRef) -> None:
         """Delete an item; ItemGone when it is already gone."""
         self._known(ref.external_id)
+        self._maybe_fail()
         if self._state.get(ref.external_id) in {"deleted", "gone"}:
             raise ItemGone(f"{ref.external_id} was already deleted")
         self._set_state(ref.external_id, "deleted")
+
+    def restore(self, ref: ItemRef) -> None:
+        """Simulate someone un-hiding or restoring the item on the platform itself."""
+        self._set_state(ref.external_id, "visible")
+
+    def fail_next_takedowns(self, count: int) -> None:
+        """Simulate a platform outage: the next `count` hides or deletes fail transiently."""
+        with self._lock:
+            self._failures = count
+
+    def _maybe_fail(self) -> None:
+        with self._lock:
+            if self._failures > 0:
+                self._failures -= 1
+                raise TransientError("simulated platform outage", retry_after=0)
 
     def remove_by_author(self, ref: ItemRef) -> None:
         """Simulate the author deleting their own comment."""

@@ -19,20 +19,30 @@ class RewritingAdapter(HTTPAdapter):
     happens before the adapter, so signed calls still verify.
     """
 
-    def __init__(self, real_prefix: str, target_prefix: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self, real_prefix: str, target_prefix: str, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
         super().__init__()
         self.real_prefix = real_prefix.rstrip("/")
         self.target_prefix = target_prefix.rstrip("/")
         self.timeout = timeout
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
         """Rewrite the URL prefix, apply the default timeout, send."""
         url = request.url or ""
         if url.startswith(self.real_prefix):
-            request.url = self.target_prefix + url[len(self.real_prefix):]
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout
-        return super().send(request, **kwargs)
+            request.url = self.target_prefix + url[len(self.real_prefix) :]
+        return super().send(
+            request, stream, timeout if timeout is not None else self.timeout, verify, cert, proxies
+        )
 
 
 class TimeoutAdapter(HTTPAdapter):
@@ -42,11 +52,19 @@ class TimeoutAdapter(HTTPAdapter):
         super().__init__()
         self.timeout = timeout
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
         """Apply the default timeout, send."""
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout
-        return super().send(request, **kwargs)
+        return super().send(
+            request, stream, timeout if timeout is not None else self.timeout, verify, cert, proxies
+        )
 
 
 class CountingSession(requests.Session):

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.base import Action
 from monitor import audit, outbox
 from monitor.models import Alert, AlertNote, AlertState, Evidence, TakedownStatus, utcnow
-from sqlalchemy import select
 
 
 class DismissReason(StrEnum):
@@ -40,12 +40,15 @@ class NotFound(LookupError):
 
 
 ALLOWED: dict[AlertState, frozenset[AlertState]] = {
-    AlertState.NEW: frozenset({AlertState.IN_REVIEW, AlertState.ACTIONED, AlertState.DISMISSED,
-                               AlertState.ESCALATED}),
-    AlertState.IN_REVIEW: frozenset({AlertState.NEW, AlertState.ACTIONED, AlertState.DISMISSED,
-                                     AlertState.ESCALATED}),
-    AlertState.ESCALATED: frozenset({AlertState.IN_REVIEW, AlertState.ACTIONED,
-                                     AlertState.DISMISSED}),
+    AlertState.NEW: frozenset(
+        {AlertState.IN_REVIEW, AlertState.ACTIONED, AlertState.DISMISSED, AlertState.ESCALATED}
+    ),
+    AlertState.IN_REVIEW: frozenset(
+        {AlertState.NEW, AlertState.ACTIONED, AlertState.DISMISSED, AlertState.ESCALATED}
+    ),
+    AlertState.ESCALATED: frozenset(
+        {AlertState.IN_REVIEW, AlertState.ACTIONED, AlertState.DISMISSED}
+    ),
     AlertState.DISMISSED: frozenset({AlertState.IN_REVIEW}),
     AlertState.ACTIONED: frozenset(),
 }
@@ -73,14 +76,24 @@ def get(session: Session, alert_id: int) -> Alert:
 
 def _evidence_hash(session: Session, alert: Alert) -> str | None:
     return session.execute(
-        select(Evidence.sha256).where(Evidence.item_id == alert.item_id)
-        .order_by(Evidence.id.desc()).limit(1)
+        select(Evidence.sha256)
+        .where(Evidence.item_id == alert.item_id)
+        .order_by(Evidence.id.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 
-def _move(session: Session, alert: Alert, to: AlertState, *, actor: str, action: str,
-          details: dict[str, object], now: datetime) -> Change:
-    if to is not alert.state and to not in ALLOWED[AlertState(alert.state)]:
+def _move(
+    session: Session,
+    alert: Alert,
+    to: AlertState,
+    *,
+    actor: str,
+    action: str,
+    details: dict[str, object],
+    now: datetime,
+) -> Change:
+    if to != alert.state and to not in ALLOWED[AlertState(alert.state)]:
         raise InvalidTransition(f"alert {alert.id} is {alert.state}; cannot {action}")
     before = alert.state
     alert.state = to
@@ -88,9 +101,14 @@ def _move(session: Session, alert: Alert, to: AlertState, *, actor: str, action:
     if to in (AlertState.ACTIONED, AlertState.DISMISSED):
         alert.resolved_at = now
     event = audit.record(
-        session, actor=actor, action=f"alert.{action}", target_type="alert", target_id=alert.id,
+        session,
+        actor=actor,
+        action=f"alert.{action}",
+        target_type="alert",
+        target_id=alert.id,
         details={"from": str(before), "to": str(to), **details},
-        evidence_sha256=_evidence_hash(session, alert), at=now,
+        evidence_sha256=_evidence_hash(session, alert),
+        at=now,
     )
     return Change(alert.id, to, event.seq)
 
@@ -99,18 +117,22 @@ def claim(session: Session, *, alert_id: int, actor: str, user_id: int | None = 
     """Take an alert into review."""
     alert = get(session, alert_id)
     alert.assignee_id = user_id
-    return _move(session, alert, AlertState.IN_REVIEW, actor=actor, action="claim", details={},
-                 now=utcnow())
+    return _move(
+        session, alert, AlertState.IN_REVIEW, actor=actor, action="claim", details={}, now=utcnow()
+    )
 
 
 def release(session: Session, *, alert_id: int, actor: str) -> Change:
     """Put a claimed alert back in the queue."""
     alert = get(session, alert_id)
     if alert.state != AlertState.IN_REVIEW:
-        raise InvalidTransition(f"alert {alert_id} is {alert.state}; only a claimed one is released")
+        raise InvalidTransition(
+            f"alert {alert_id} is {alert.state}; only a claimed one is released"
+        )
     alert.assignee_id = None
-    return _move(session, alert, AlertState.NEW, actor=actor, action="release", details={},
-                 now=utcnow())
+    return _move(
+        session, alert, AlertState.NEW, actor=actor, action="release", details={}, now=utcnow()
+    )
 
 
 def request_takedown(session: Session, *, alert_id: int, actor: str, action: Action) -> Change:
@@ -124,34 +146,63 @@ def request_takedown(session: Session, *, alert_id: int, actor: str, action: Act
     alert.takedown_status = TakedownStatus.PENDING
     alert.takedown_error = None
     alert.resolution = action.value
-    change = _move(session, alert, AlertState.ACTIONED, actor=actor,
-                   action="retry_" + action.value if retry else action.value,
-                   details={"takedown": action.value}, now=now)
-    outbox.enqueue(session, kind=TAKEDOWN_KIND,
-                   payload={"alert_id": alert.id, "action": action.value, "actor": actor,
-                            "audit_seq": change.audit_seq})
+    change = _move(
+        session,
+        alert,
+        AlertState.ACTIONED,
+        actor=actor,
+        action="retry_" + action.value if retry else action.value,
+        details={"takedown": action.value},
+        now=now,
+    )
+    outbox.enqueue(
+        session,
+        kind=TAKEDOWN_KIND,
+        payload={
+            "alert_id": alert.id,
+            "action": action.value,
+            "actor": actor,
+            "audit_seq": change.audit_seq,
+        },
+    )
     return change
 
 
-def dismiss(session: Session, *, alert_id: int, actor: str, reason: DismissReason,
-            note: str | None = None) -> Change:
+def dismiss(
+    session: Session, *, alert_id: int, actor: str, reason: DismissReason, note: str | None = None
+) -> Change:
     """Close an alert without a takedown, with a reason (feeds the classifier's retraining)."""
     alert = get(session, alert_id)
     alert.resolution = reason.value
     alert.resolution_note = note
-    return _move(session, alert, AlertState.DISMISSED, actor=actor, action="dismiss",
-                 details={"reason": reason.value}, now=utcnow())
+    return _move(
+        session,
+        alert,
+        AlertState.DISMISSED,
+        actor=actor,
+        action="dismiss",
+        details={"reason": reason.value},
+        now=utcnow(),
+    )
 
 
-def escalate(session: Session, *, alert_id: int, actor: str, to: EscalationTarget,
-             note: str | None = None) -> Change:
+def escalate(
+    session: Session, *, alert_id: int, actor: str, to: EscalationTarget, note: str | None = None
+) -> Change:
     """Hand an alert up: to the DSL, to management or for a police report."""
     alert = get(session, alert_id)
     alert.escalated_to = to.value
     if note:
         session.add(AlertNote(alert_id=alert.id, author=actor, body=note))
-    return _move(session, alert, AlertState.ESCALATED, actor=actor, action="escalate",
-                 details={"to": to.value}, now=utcnow())
+    return _move(
+        session,
+        alert,
+        AlertState.ESCALATED,
+        actor=actor,
+        action="escalate",
+        details={"to": to.value},
+        now=utcnow(),
+    )
 
 
 def add_note(session: Session, *, alert_id: int, actor: str, body: str) -> Change:
@@ -159,14 +210,19 @@ def add_note(session: Session, *, alert_id: int, actor: str, body: str) -> Chang
     alert = get(session, alert_id)
     session.add(AlertNote(alert_id=alert.id, author=actor, body=body))
     event = audit.record(
-        session, actor=actor, action="alert.note", target_type="alert", target_id=alert.id,
+        session,
+        actor=actor,
+        action="alert.note",
+        target_type="alert",
+        target_id=alert.id,
         details={"note_sha256": audit.sha256_hex(body)},
     )
     return Change(alert.id, AlertState(alert.state), event.seq)
 
 
-def acknowledge(session: Session, *, alert_id: int, actor: str, user_id: int | None,
-                handover: str) -> Change:
+def acknowledge(
+    session: Session, *, alert_id: int, actor: str, user_id: int | None, handover: str
+) -> Change:
     """A safeguarding lead acknowledges an alert and records the handover done outside socmon."""
     alert = get(session, alert_id)
     if alert.acknowledged_at is not None:
@@ -176,7 +232,12 @@ def acknowledge(session: Session, *, alert_id: int, actor: str, user_id: int | N
     alert.acknowledged_by = user_id
     session.add(AlertNote(alert_id=alert.id, author=actor, body=handover))
     event = audit.record(
-        session, actor=actor, action="alert.acknowledge", target_type="alert",
-        target_id=alert.id, details={"handover_sha256": audit.sha256_hex(handover)}, at=now,
+        session,
+        actor=actor,
+        action="alert.acknowledge",
+        target_type="alert",
+        target_id=alert.id,
+        details={"handover_sha256": audit.sha256_hex(handover)},
+        at=now,
     )
     return Change(alert.id, AlertState(alert.state), event.seq)

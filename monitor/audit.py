@@ -19,8 +19,7 @@ GENESIS = "0" * 64
 
 def canonical_json(value: Any) -> str:
     """Deterministic JSON: sorted keys, no spaces, UTF-8 kept, for hashing."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=str)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def sha256_hex(text: str) -> str:
@@ -87,14 +86,27 @@ def record(
     # Round-trip through JSON so what is hashed is exactly what the database returns.
     clean_details: dict[str, Any] = json.loads(canonical_json(details or {}))
     digest = event_hash(
-        seq=seq, at=when, actor=actor, action=action, target_type=target_type,
-        target_id=str(target_id), details=clean_details, evidence_sha256=evidence_sha256,
+        seq=seq,
+        at=when,
+        actor=actor,
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id),
+        details=clean_details,
+        evidence_sha256=evidence_sha256,
         prev_hash=head.hash,
     )
     event = AuditEvent(
-        seq=seq, at=when, actor=actor, action=action, target_type=target_type,
-        target_id=str(target_id), details=clean_details, evidence_sha256=evidence_sha256,
-        prev_hash=head.hash, hash=digest,
+        seq=seq,
+        at=when,
+        actor=actor,
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id),
+        details=clean_details,
+        evidence_sha256=evidence_sha256,
+        prev_hash=head.hash,
+        hash=digest,
     )
     session.add(event)
     head.seq = seq
@@ -116,9 +128,16 @@ class VerifyResult:
 def _events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
     last = 0
     while True:
-        rows = session.execute(
-            select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
-        ).scalars().all()
+        rows = (
+            session.execute(
+                select(AuditEvent)
+                .where(AuditEvent.seq > last)
+                .order_by(AuditEvent.seq)
+                .limit(batch)
+            )
+            .scalars()
+            .all()
+        )
         if not rows:
             return
         yield from rows
@@ -133,15 +152,29 @@ def verify(session: Session) -> VerifyResult:
     checked = 0
     for event in _events(session):
         if event.seq != expected_seq:
-            return VerifyResult(False, checked, expected_seq,
-                                f"event {expected_seq} is missing (next present is {event.seq})")
+            return VerifyResult(
+                False,
+                checked,
+                expected_seq,
+                f"event {expected_seq} is missing (next present is {event.seq})",
+            )
         if event.prev_hash != prev_hash:
-            return VerifyResult(False, checked, event.seq,
-                                "does not follow the event before it (deleted or reordered)")
+            return VerifyResult(
+                False,
+                checked,
+                event.seq,
+                "does not follow the event before it (deleted or reordered)",
+            )
         digest = event_hash(
-            seq=event.seq, at=event.at, actor=event.actor, action=event.action,
-            target_type=event.target_type, target_id=event.target_id, details=event.details,
-            evidence_sha256=event.evidence_sha256, prev_hash=event.prev_hash,
+            seq=event.seq,
+            at=event.at,
+            actor=event.actor,
+            action=event.action,
+            target_type=event.target_type,
+            target_id=event.target_id,
+            details=event.details,
+            evidence_sha256=event.evidence_sha256,
+            prev_hash=event.prev_hash,
         )
         if digest != event.hash:
             return VerifyResult(False, checked, event.seq, "content was altered after writing")
@@ -151,7 +184,11 @@ def verify(session: Session) -> VerifyResult:
     head = session.get(AuditHead, 1)
     last_seq = expected_seq - 1
     if head is not None and (head.seq != last_seq or head.hash != prev_hash):
-        return VerifyResult(False, checked, head.seq if head.seq > last_seq else last_seq,
-                            f"the chain ends at event {last_seq} but its head says {head.seq}"
-                            " (events were deleted from the end)")
+        return VerifyResult(
+            False,
+            checked,
+            head.seq if head.seq > last_seq else last_seq,
+            f"the chain ends at event {last_seq} but its head says {head.seq}"
+            " (events were deleted from the end)",
+        )
     return VerifyResult(True, checked)

@@ -12,11 +12,13 @@ from types import FrameType
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from monitor import outbox
+from monitor import deadlines, notify, outbox
 from monitor.db import transaction
+from monitor.digest import job as digest_job
+from monitor.digest.deliver import DigestSender
 from monitor.ingest import NOTIFY_KIND
-from monitor.models import OutboxEntry, utcnow
-from monitor.poller import PollResult, poll_channel
+from monitor.models import utcnow
+from monitor.poller import PollResult, poll_channel, reclaim_dead_leases
 from monitor.runtime import Runtime
 from monitor.takedown import TakedownHandlers, requeue_unverified
 
@@ -26,12 +28,6 @@ log = logging.getLogger(__name__)
 ExtraJobs = Callable[[BackgroundScheduler, Runtime, threading.Event], None]
 
 
-def log_notification(_factory: object, entry: OutboxEntry) -> None:
-    """Fallback notifier when no mail or chat is configured: say so in the log, without text."""
-    log.info("critical alert %s for %s (no notification channel configured)",
-             entry.payload.get("alert_id"), ",".join(entry.payload.get("roles", [])))
-
-
 class Daemon:
     """Owns the scheduler and the stop event; `run_forever` blocks until SIGTERM or SIGINT."""
 
@@ -39,7 +35,8 @@ class Daemon:
         self.runtime = runtime
         self.stop = threading.Event()
         self.handlers: dict[str, outbox.Handler] = {
-            NOTIFY_KIND: log_notification,
+            NOTIFY_KIND: notify.make_handler(runtime.settings),
+            **DigestSender(runtime.settings).as_mapping(),
             **TakedownHandlers(
                 runtime.connectors,
                 verify_after=runtime.settings.takedown.verify_after,
@@ -52,7 +49,9 @@ class Daemon:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
             timezone="UTC",
         )
-        self.extra_jobs = extra_jobs or []
+        self.extra_jobs = [deadlines.register, *(extra_jobs or [])]
+        if runtime.settings.digest.enabled:
+            self.extra_jobs.append(digest_job.register)
 
     def poll(self, name: str) -> PollResult | None:
         """One poll pass of one channel (the scheduled job)."""
@@ -61,9 +60,14 @@ class Daemon:
         channel = self.runtime.channel_config(name)
         try:
             return poll_channel(
-                self.runtime.factory, name=name, connector=self.runtime.connectors[name],
-                classifier=self.runtime.classifier, routing=self.runtime.settings.routing,
-                owner=self.runtime.owner, interval=channel.interval, stop=self.stop,
+                self.runtime.factory,
+                name=name,
+                connector=self.runtime.connectors[name],
+                classifier=self.runtime.classifier,
+                routing=self.runtime.settings.routing,
+                owner=self.runtime.owner,
+                interval=channel.interval,
+                stop=self.stop,
             )
         except Exception:
             # An unexpected bug must not kill the job for good; the next run retries.
@@ -72,8 +76,12 @@ class Daemon:
 
     def work_outbox(self) -> outbox.RunStats:
         """Perform due takedowns, verifications and notifications."""
-        return outbox.run_once(self.runtime.factory, self.handlers, owner=self.runtime.owner,
-                               max_attempts=self.runtime.settings.takedown.max_attempts)
+        return outbox.run_once(
+            self.runtime.factory,
+            self.handlers,
+            owner=self.runtime.owner,
+            max_attempts=self.runtime.settings.takedown.max_attempts,
+        )
 
     def reverify(self) -> None:
         """Catch takedowns whose verification entry was lost."""
@@ -89,18 +97,36 @@ class Daemon:
             connector = self.runtime.connectors[channel.name]
             every = max(channel.interval, connector.min_poll_interval)
             self.scheduler.add_job(
-                self.poll, "interval", args=[channel.name], id=f"poll:{channel.name}",
-                seconds=every.total_seconds(), executor="polls", next_run_time=utcnow(),
+                self.poll,
+                "interval",
+                args=[channel.name],
+                id=f"poll:{channel.name}",
+                seconds=every.total_seconds(),
+                executor="polls",
+                next_run_time=utcnow(),
             )
-        self.scheduler.add_job(self.work_outbox, "interval", id="outbox",
-                               seconds=settings.takedown.worker_interval.total_seconds(),
-                               next_run_time=utcnow())
+        self.scheduler.add_job(
+            self.work_outbox,
+            "interval",
+            id="outbox",
+            seconds=settings.takedown.worker_interval.total_seconds(),
+            next_run_time=utcnow(),
+        )
         self.scheduler.add_job(self.reverify, "interval", id="reverify", minutes=30)
         for add in self.extra_jobs:
             add(self.scheduler, self.runtime, self.stop)
 
     def start(self) -> None:
-        """Schedule and start the jobs in background threads."""
+        """Recover from a crash of an earlier process on this host, then start the jobs."""
+        with transaction(self.runtime.factory) as session:
+            leases = reclaim_dead_leases(session, owner=self.runtime.owner)
+            locks = outbox.reclaim_dead_locks(session, owner=self.runtime.owner)
+        if leases or locks:
+            log.info(
+                "recovered %d poll leases and %d outbox entries from a stopped process",
+                leases,
+                locks,
+            )
         self.schedule()
         self.scheduler.start()
         log.info("socmon daemon started: %d channels", len(self.runtime.settings.channels))
@@ -127,6 +153,8 @@ class Daemon:
         self.install_signal_handlers()
         self.start()
         try:
-            self.stop.wait()
+            # Wake up now and then so signal handlers run promptly on every platform.
+            while not self.stop.wait(1.0):
+                pass
         finally:
             self.shutdown()

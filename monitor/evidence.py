@@ -36,7 +36,8 @@ def preserve(
 ) -> Evidence:
     """Store a hashed snapshot of `item` (never commits)."""
     body = canonical_json(snapshot_of(item, channel_name=channel_name, captured_at=now))
-    evidence = Evidence(item_id=item.id, alert_id=alert_id, captured_at=now, snapshot=body,
-                        sha256=sha256_hex(body))
+    evidence = Evidence(
+        item_id=item.id, alert_id=alert_id, captured_at=now, snapshot=body, sha256=sha256_hex(body)
+    )
     session.add(evidence)
     return evidence

@@ -16,7 +16,8 @@ from classifiers.base import Classifier, Verdict, make_verdict
 from config.settings import Routing
 from connectors.base import Item as FetchedItem
 from monitor import audit, evidence, outbox
-from monitor.models import SEVERITY_RANK, Alert, Channel, ChannelState, Item, Verdict as VerdictRow
+from monitor.models import SEVERITY_RANK, Alert, Channel, ChannelState, Item
+from monitor.models import Verdict as VerdictRow
 from monitor.routing import Route, route
 from monitor.sqlutil import insert_ignoring_conflicts
 
@@ -55,8 +56,14 @@ def classify_safely(classifier: Classifier, texts: Sequence[str]) -> list[Verdic
         try:
             verdicts.extend(classifier.classify([text]))
         except Exception as exc:
-            verdicts.append(make_verdict([], {}, reasons=[f"classifier error: {type(exc).__name__}"],
-                                         model_version=f"{classifier.version}+error"))
+            verdicts.append(
+                make_verdict(
+                    [],
+                    {},
+                    reasons=[f"classifier error: {type(exc).__name__}"],
+                    model_version=f"{classifier.version}+error",
+                )
+            )
     return verdicts
 
 
@@ -79,8 +86,9 @@ def _item_row(channel_id: int, item: FetchedItem, now: datetime) -> dict[str, An
     }
 
 
-def store_items(session: Session, *, channel_id: int, items: Sequence[FetchedItem],
-                now: datetime) -> dict[str, int]:
+def store_items(
+    session: Session, *, channel_id: int, items: Sequence[FetchedItem], now: datetime
+) -> dict[str, int]:
     """Insert items not seen before; return external id -> row id of the new ones only."""
     unique: dict[tuple[str, str], FetchedItem] = {}
     for item in items:
@@ -109,10 +117,9 @@ def ingest_page(
     if not new_ids:
         return result
     result.new_items = len(new_ids)
-    fresh = [item for item in items if new_ids.get(item.external_id) is not None]
-    # A page may repeat an id; keep the first, as the insert did.
-    seen: set[str] = set()
-    fresh = [i for i in fresh if not (i.external_id in seen or seen.add(i.external_id))]
+    # A page may repeat an id; keep the first occurrence, as the insert did.
+    firsts = {item.external_id: item for item in reversed(items)}
+    fresh = [firsts[external_id] for external_id in new_ids]
     verdicts = classify_safely(classifier, [item.text[:MAX_TEXT] for item in fresh])
 
     verdict_rows = [
@@ -128,9 +135,11 @@ def ingest_page(
         }
         for item, verdict in zip(fresh, verdicts, strict=True)
     ]
-    verdict_ids = list(session.execute(
-        insert(VerdictRow).returning(VerdictRow.id, sort_by_parameter_order=True), verdict_rows
-    ).scalars())
+    verdict_ids = list(
+        session.execute(
+            insert(VerdictRow).returning(VerdictRow.id, sort_by_parameter_order=True), verdict_rows
+        ).scalars()
+    )
 
     flagged: list[tuple[FetchedItem, Verdict, int, Route]] = []
     for item, verdict, verdict_id in zip(fresh, verdicts, verdict_ids, strict=True):
@@ -138,8 +147,9 @@ def ingest_page(
         if decided is not None:
             flagged.append((item, verdict, verdict_id, decided))
     if flagged:
-        _open_alerts(session, channel=channel, flagged=flagged, new_ids=new_ids, now=now,
-                     result=result)
+        _open_alerts(
+            session, channel=channel, flagged=flagged, new_ids=new_ids, now=now, result=result
+        )
     return result
 
 
@@ -170,44 +180,57 @@ def _open_alerts(
         }
         for item, verdict, verdict_id, decided in flagged
     ]
-    stmt = insert_ignoring_conflicts(session, Alert, ["item_id"]).returning(
-        Alert.id, Alert.item_id
-    )
+    stmt = insert_ignoring_conflicts(session, Alert, ["item_id"]).returning(Alert.id, Alert.item_id)
     opened = {item_id: alert_id for alert_id, item_id in session.execute(stmt, rows)}
     stored = {
-        row.id: row for row in session.execute(
-            select(Item).where(Item.id.in_(list(opened)))
-        ).scalars()
+        row.id: row
+        for row in session.execute(select(Item).where(Item.id.in_(list(opened)))).scalars()
     }
     for _item, verdict, _verdict_id, decided in flagged:
         item_id = new_ids[_item.external_id]
         alert_id = opened.get(item_id)
         if alert_id is None:
             continue
-        snap = evidence.preserve(session, item=stored[item_id], channel_name=channel.name,
-                                 alert_id=alert_id, now=now)
+        snap = evidence.preserve(
+            session, item=stored[item_id], channel_name=channel.name, alert_id=alert_id, now=now
+        )
         audit.record(
-            session, actor="system", action="alert.open", target_type="alert", target_id=alert_id,
-            details={"channel": channel.name, "platform": _item.platform,
-                     "external_id": _item.external_id,
-                     "labels": [label.value for label in verdict.labels],
-                     "severity": decided.severity.value, "queue": decided.queue,
-                     "model_version": verdict.model_version},
-            evidence_sha256=snap.sha256, at=now,
+            session,
+            actor="system",
+            action="alert.open",
+            target_type="alert",
+            target_id=alert_id,
+            details={
+                "channel": channel.name,
+                "platform": _item.platform,
+                "external_id": _item.external_id,
+                "labels": [label.value for label in verdict.labels],
+                "severity": decided.severity.value,
+                "queue": decided.queue,
+                "model_version": verdict.model_version,
+            },
+            evidence_sha256=snap.sha256,
+            at=now,
         )
         result.alerts += 1
         result.by_label.update(label.value for label in verdict.labels)
         if decided.notify and decided.severity.rank >= 3:
             outbox.enqueue(
-                session, kind=NOTIFY_KIND,
-                payload={"alert_id": alert_id, "roles": [r.value for r in decided.notify],
-                         "queue": decided.queue, "label": decided.primary_label.value},
+                session,
+                kind=NOTIFY_KIND,
+                payload={
+                    "alert_id": alert_id,
+                    "roles": [r.value for r in decided.notify],
+                    "queue": decided.queue,
+                    "label": decided.primary_label.value,
+                },
                 dedupe_key=f"notify:alert:{alert_id}",
             )
 
 
-def save_cursor(session: Session, *, state: ChannelState, cursor_json: str, now: datetime,
-                new_items: int) -> None:
+def save_cursor(
+    session: Session, *, state: ChannelState, cursor_json: str, now: datetime, new_items: int
+) -> None:
     """Record progress in the same transaction as the page it follows."""
     state.cursor = cursor_json
     state.last_poll_at = now

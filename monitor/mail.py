@@ -19,8 +19,15 @@ class MailError(Exception):
         self.transient = transient
 
 
-def new_message(smtp: Smtp, *, to: Sequence[str], subject: str, text: str,
-                html: str | None = None, message_id: str | None = None) -> EmailMessage:
+def new_message(
+    smtp: Smtp,
+    *,
+    to: Sequence[str],
+    subject: str,
+    text: str,
+    html: str | None = None,
+    message_id: str | None = None,
+) -> EmailMessage:
     """A multipart (plain text, optionally HTML) message with a stable Message-ID if given."""
     msg = EmailMessage()
     msg["From"] = smtp.from_address
@@ -41,8 +48,9 @@ def send(smtp: Smtp, message: EmailMessage) -> None:
     context = ssl.create_default_context()
     try:
         if smtp.security == "ssl":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=timeout,
-                                                     context=context)
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                smtp.host, smtp.port, timeout=timeout, context=context
+            )
         else:
             client = smtplib.SMTP(smtp.host, smtp.port, timeout=timeout)
         with client:
@@ -53,13 +61,18 @@ def send(smtp: Smtp, message: EmailMessage) -> None:
                 client.login(smtp.username, password)
             client.send_message(message)
     except smtplib.SMTPAuthenticationError as exc:
-        raise MailError(f"SMTP login refused ({exc.smtp_code}); check smtp.username and "
-                        "SOCMON_SMTP__PASSWORD", transient=False) from None
+        raise MailError(
+            f"SMTP login refused ({exc.smtp_code}); check smtp.username and SOCMON_SMTP__PASSWORD",
+            transient=False,
+        ) from None
     except smtplib.SMTPRecipientsRefused as exc:
-        raise MailError(f"SMTP server refused every recipient: {sorted(exc.recipients)}",
-                        transient=False) from None
+        raise MailError(
+            f"SMTP server refused every recipient: {sorted(exc.recipients)}", transient=False
+        ) from None
     except smtplib.SMTPResponseException as exc:
         raise MailError(f"SMTP error {exc.smtp_code}", transient=exc.smtp_code < 500) from None
     except (OSError, smtplib.SMTPException) as exc:
-        raise MailError(f"SMTP server {smtp.host}:{smtp.port} unreachable "
-                        f"({type(exc).__name__})", transient=True) from None
+        raise MailError(
+            f"SMTP server {smtp.host}:{smtp.port} unreachable ({type(exc).__name__})",
+            transient=True,
+        ) from None

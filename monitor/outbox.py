@@ -12,13 +12,14 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.db import transaction
+from monitor.leases import is_dead_local_holder
 from monitor.models import OutboxEntry, OutboxStatus, utcnow
 from monitor.sqlutil import insert_ignoring_conflicts
 
 log = logging.getLogger(__name__)
 
 
-class Retry(Exception):  # noqa: N818 - reads as "raise Retry(...)"
+class Retry(Exception):
     """A handler could not finish now; try again after `delay` (or the default backoff)."""
 
     def __init__(self, message: str, delay: timedelta | None = None) -> None:
@@ -26,7 +27,7 @@ class Retry(Exception):  # noqa: N818 - reads as "raise Retry(...)"
         self.delay = delay
 
 
-class GiveUp(Exception):  # noqa: N818
+class GiveUp(Exception):
     """A handler can never finish this entry; mark it dead (the handler already recorded why)."""
 
 
@@ -48,14 +49,33 @@ def enqueue(
         next_attempt_at=not_before or utcnow(),
         created_at=utcnow(),
     )
-    result = session.execute(stmt)
-    return bool(result.rowcount)
+    # RETURNING, not rowcount: PostgreSQL reports -1 rows for ON CONFLICT DO NOTHING.
+    return session.execute(stmt.returning(OutboxEntry.id)).first() is not None
 
 
-def backoff(attempts: int, *, base: timedelta = timedelta(seconds=15),
-            cap: timedelta = timedelta(hours=1)) -> timedelta:
+def reclaim_dead_locks(session: Session, *, owner: str) -> int:
+    """Unlock entries claimed by a crashed worker on this host, so they run again now."""
+    result = 0
+    for entry in session.execute(
+        select(OutboxEntry).where(
+            OutboxEntry.status == OutboxStatus.PENDING,
+            OutboxEntry.locked_by.is_not(None),
+            OutboxEntry.locked_by != owner,
+        )
+    ).scalars():
+        if is_dead_local_holder(entry.locked_by or "", owner=owner):
+            entry.locked_by = None
+            entry.locked_until = None
+            result += 1
+    return result
+
+
+def backoff(
+    attempts: int, *, base: timedelta = timedelta(seconds=15), cap: timedelta = timedelta(hours=1)
+) -> timedelta:
     """Exponential delay before attempt `attempts + 1`, capped."""
-    return min(cap, base * (2 ** max(0, attempts - 1)))
+    delay: timedelta = base * (2 ** max(0, attempts - 1))
+    return min(cap, delay)
 
 
 Handler = Callable[[sessionmaker[Session], OutboxEntry], None]
@@ -70,29 +90,39 @@ class RunStats:
     dead: int = 0
 
 
-def _claim(factory: sessionmaker[Session], *, owner: str, now: datetime, limit: int,
-           lease: timedelta) -> list[OutboxEntry]:
+def _claim(
+    factory: sessionmaker[Session], *, owner: str, now: datetime, limit: int, lease: timedelta
+) -> list[OutboxEntry]:
     # A lease instead of holding a transaction open while talking to a platform: a crashed
     # worker's entries become claimable again when the lease runs out.
     with transaction(factory) as session:
-        ids = session.execute(
-            select(OutboxEntry.id)
-            .where(OutboxEntry.status == OutboxStatus.PENDING,
-                   OutboxEntry.next_attempt_at <= now,
-                   or_(OutboxEntry.locked_until.is_(None), OutboxEntry.locked_until < now))
-            .order_by(OutboxEntry.next_attempt_at, OutboxEntry.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        ).scalars().all()
+        ids = (
+            session.execute(
+                select(OutboxEntry.id)
+                .where(
+                    OutboxEntry.status == OutboxStatus.PENDING,
+                    OutboxEntry.next_attempt_at <= now,
+                    or_(OutboxEntry.locked_until.is_(None), OutboxEntry.locked_until < now),
+                )
+                .order_by(OutboxEntry.next_attempt_at, OutboxEntry.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            .scalars()
+            .all()
+        )
         if not ids:
             return []
         session.execute(
-            update(OutboxEntry).where(OutboxEntry.id.in_(ids))
+            update(OutboxEntry)
+            .where(OutboxEntry.id.in_(ids))
             .values(locked_by=owner, locked_until=now + lease, attempts=OutboxEntry.attempts + 1)
         )
-        return list(session.execute(
-            select(OutboxEntry).where(OutboxEntry.id.in_(ids)).order_by(OutboxEntry.id)
-        ).scalars())
+        return list(
+            session.execute(
+                select(OutboxEntry).where(OutboxEntry.id.in_(ids)).order_by(OutboxEntry.id)
+            ).scalars()
+        )
 
 
 def run_once(
@@ -116,18 +146,27 @@ def run_once(
             try:
                 handler(factory, entry)
             except Retry as exc:
-                error, delay = str(exc), exc.delay or backoff(entry.attempts)
-                status = OutboxStatus.PENDING if entry.attempts < max_attempts else OutboxStatus.DEAD
+                error = str(exc)
+                delay = exc.delay if exc.delay is not None else backoff(entry.attempts)
+                status = (
+                    OutboxStatus.PENDING if entry.attempts < max_attempts else OutboxStatus.DEAD
+                )
             except GiveUp as exc:
                 status, error = OutboxStatus.DEAD, str(exc)
             except Exception as exc:
                 # A bug or an unmapped SDK error: keep the entry, retry later, say what broke.
                 log.exception("outbox entry %s (%s) failed unexpectedly", entry.id, entry.kind)
                 error, delay = f"{type(exc).__name__}: unexpected failure", backoff(entry.attempts)
-                status = OutboxStatus.PENDING if entry.attempts < max_attempts else OutboxStatus.DEAD
+                status = (
+                    OutboxStatus.PENDING if entry.attempts < max_attempts else OutboxStatus.DEAD
+                )
         with transaction(factory) as session:
-            values: dict[str, Any] = {"status": status, "last_error": error, "locked_by": None,
-                                      "locked_until": None}
+            values: dict[str, Any] = {
+                "status": status,
+                "last_error": error,
+                "locked_by": None,
+                "locked_until": None,
+            }
             if status is OutboxStatus.DONE:
                 values["done_at"] = utcnow()
             elif status is OutboxStatus.PENDING and delay is not None:

@@ -22,6 +22,7 @@ from connectors.base import (
 )
 from monitor.db import transaction
 from monitor.ingest import PageResult, ingest_page, save_cursor
+from monitor.leases import is_dead_local_holder
 from monitor.models import Channel, ChannelHealth, ChannelState, utcnow
 from monitor.outbox import backoff
 
@@ -66,12 +67,33 @@ def acquire_lease(session: Session, *, channel_id: int, owner: str, now: datetim
     """Take the channel's poll lease so one replica polls it at a time (atomic update)."""
     result = session.execute(
         update(ChannelState)
-        .where(ChannelState.channel_id == channel_id,
-               or_(ChannelState.lease_owner.is_(None), ChannelState.lease_owner == owner,
-                   ChannelState.lease_expires_at < now))
+        .where(
+            ChannelState.channel_id == channel_id,
+            or_(
+                ChannelState.lease_owner.is_(None),
+                ChannelState.lease_owner == owner,
+                ChannelState.lease_expires_at < now,
+            ),
+        )
         .values(lease_owner=owner, lease_expires_at=now + LEASE)
     )
-    return bool(result.rowcount)
+    return bool(getattr(result, "rowcount", 0))
+
+
+def reclaim_dead_leases(session: Session, *, owner: str) -> int:
+    """Free leases held by processes of this host that are no longer running (after a crash).
+
+    A replica on another host is left alone: its lease simply expires.
+    """
+    freed = 0
+    for state in session.execute(
+        select(ChannelState).where(ChannelState.lease_owner.is_not(None))
+    ).scalars():
+        if is_dead_local_holder(state.lease_owner or "", owner=owner):
+            state.lease_owner = None
+            state.lease_expires_at = None
+            freed += 1
+    return freed
 
 
 def release_lease(session: Session, *, channel_id: int, owner: str) -> None:
@@ -95,8 +117,13 @@ def _health_change(channel: str, before: str, after: ChannelHealth, detail: str)
 
 
 def _record_failure(
-    factory: sessionmaker[Session], *, channel_id: int, name: str, exc: ConnectorError,
-    now: datetime, owner: str,
+    factory: sessionmaker[Session],
+    *,
+    channel_id: int,
+    name: str,
+    exc: ConnectorError,
+    now: datetime,
+    owner: str,
 ) -> tuple[ChannelHealth, str]:
     with transaction(factory) as session:
         state = session.get_one(ChannelState, channel_id)
@@ -105,7 +132,11 @@ def _record_failure(
         detail = f"{type(exc).__name__}: {exc}"[:500]
         if isinstance(exc, RateLimited):
             health = ChannelHealth.RATE_LIMITED
-            wait = timedelta(seconds=exc.retry_after) if exc.retry_after else backoff(failures)
+            wait = (
+                timedelta(seconds=exc.retry_after)
+                if exc.retry_after is not None
+                else backoff(failures)
+            )
             state.next_poll_at = now + wait
         elif isinstance(exc, AuthError):
             # Stop polling until someone re-authorises; the other channels carry on.
@@ -113,7 +144,11 @@ def _record_failure(
             state.next_poll_at = None
         elif isinstance(exc, TransientError):
             health = ChannelHealth.DEGRADED
-            wait = timedelta(seconds=exc.retry_after) if exc.retry_after else backoff(failures)
+            wait = (
+                timedelta(seconds=exc.retry_after)
+                if exc.retry_after is not None
+                else backoff(failures)
+            )
             state.next_poll_at = now + wait
         else:
             health = ChannelHealth.ERROR
@@ -168,22 +203,35 @@ def poll_channel(
             page = connector.fetch(cursor, now=start)
         except ConnectorError as exc:
             result.health, result.error = _record_failure(
-                factory, channel_id=channel_id, name=name, exc=exc, now=utcnow(), owner=owner)
+                factory, channel_id=channel_id, name=name, exc=exc, now=utcnow(), owner=owner
+            )
             return result
         result.pages += 1
         result.requests += page.requests
         with transaction(factory) as session:
             channel = session.get_one(Channel, channel_id)
             state = session.get_one(ChannelState, channel_id)
-            page_result = ingest_page(session, channel=channel, items=page.items,
-                                      classifier=classifier, routing=routing, now=utcnow())
-            save_cursor(session, state=state, cursor_json=page.cursor.to_json(), now=utcnow(),
-                        new_items=page_result.new_items)
+            page_result = ingest_page(
+                session,
+                channel=channel,
+                items=page.items,
+                classifier=classifier,
+                routing=routing,
+                now=utcnow(),
+            )
+            save_cursor(
+                session,
+                state=state,
+                cursor_json=page.cursor.to_json(),
+                now=utcnow(),
+                new_items=page_result.new_items,
+            )
             # Keep the lease alive while a long pass runs.
             state.lease_expires_at = utcnow() + LEASE
         result.totals.add(page_result)
-        log.debug("channel %s: page %d committed (%d new)", name, result.pages,
-                  page_result.new_items)
+        log.debug(
+            "channel %s: page %d committed (%d new)", name, result.pages, page_result.new_items
+        )
         cursor = page.cursor
         if not page.more or (stop is not None and stop.is_set()):
             break
@@ -197,8 +245,13 @@ def poll_channel(
         state.next_poll_at = start + max(interval, connector.min_poll_interval)
         release_lease(session, channel_id=channel_id, owner=owner)
     _health_change(name, before, ChannelHealth.OK, "")
-    log.info("polled %s: %d pages, %d new items, %d alerts", name, result.pages,
-             result.totals.new_items, result.totals.alerts)
+    log.info(
+        "polled %s: %d pages, %d new items, %d alerts",
+        name,
+        result.pages,
+        result.totals.new_items,
+        result.totals.alerts,
+    )
     return result
 
 
@@ -209,4 +262,3 @@ def _parse_cursor(text: str | None, name: str) -> Cursor | None:
         # A corrupt cursor must not wedge the channel: start over; the store drops repeats.
         log.warning("channel %s had an unreadable cursor; starting from the beginning", name)
         return None
-

@@ -50,5 +50,10 @@ def route(routing: Routing, verdict: Verdict, *, now: datetime) -> Route | None:
         if rule.label in verdict.labels:
             notify.extend(r for r in rule.notify if r not in notify)
     due = now + (deadline or deadline_for(routing, verdict.severity))
-    return Route(queue=queue, primary_label=primary, severity=verdict.severity, due_at=due,
-                 notify=tuple(notify))
+    return Route(
+        queue=queue,
+        primary_label=primary,
+        severity=verdict.severity,
+        due_at=due,
+        notify=tuple(notify),
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from config.settings import ChannelConfig, Settings
 from connectors import registry as connector_registry
 from connectors.base import Connector
 from monitor import db
+from monitor.leases import owner_id
 from monitor.models import ProtectedName
 from monitor.poller import sync_channels
 
@@ -42,9 +42,12 @@ def build_connectors(settings: Settings, env: Mapping[str, str]) -> dict[str, Co
         prefix = f"channels[{index}]"
         try:
             built[channel.name] = connector_registry.build(
-                channel.platform, channel=channel.name,
-                options=channel_options(settings, channel), env=env,
-                secret_overrides=channel.secrets, key_prefix=prefix,
+                channel.platform,
+                channel=channel.name,
+                options=channel_options(settings, channel),
+                env=env,
+                secret_overrides=channel.secrets,
+                key_prefix=prefix,
             )
         except connector_registry.UnknownPlatform as exc:
             raise ConfigError(f"{prefix}.platform: {exc}") from None
@@ -67,7 +70,7 @@ class Runtime:
     engine: Engine
     factory: sessionmaker[Session]
     connectors: dict[str, Connector]
-    owner: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    owner: str = field(default_factory=owner_id)
     _classifier: Classifier | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -89,8 +92,9 @@ class Runtime:
             names = load_names(session)
         cfg = self.settings.classifier
         thresholds = {Label(k): v for k, v in cfg.thresholds.items()}
-        return classifier_registry.build(cfg.name, names=names, sensitivity=cfg.sensitivity,
-                                         thresholds=thresholds or None)
+        return classifier_registry.build(
+            cfg.name, names=names, sensitivity=cfg.sensitivity, thresholds=thresholds or None
+        )
 
     def channel_config(self, name: str) -> ChannelConfig:
         """The configured channel called `name`."""
@@ -104,8 +108,9 @@ class Runtime:
         self.engine.dispose()
 
 
-def build_runtime(settings: Settings, *, env: Mapping[str, str] | None = None,
-                  migrate: bool = True) -> Runtime:
+def build_runtime(
+    settings: Settings, *, env: Mapping[str, str] | None = None, migrate: bool = True
+) -> Runtime:
     """Validate channels, open the database (migrating it), register the channels."""
     environment = os.environ if env is None else env
     connectors = build_connectors(settings, environment)

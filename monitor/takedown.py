@@ -45,16 +45,23 @@ def _fail(factory: sessionmaker[Session], alert_id: int, *, action: str, reason:
         alert.takedown_status = TakedownStatus.FAILED
         alert.takedown_error = reason[:1000]
         alert.updated_at = utcnow()
-        audit.record(session, actor="system", action=f"takedown.{action}_failed",
-                     target_type="alert", target_id=alert_id, details={"reason": reason[:500]})
+        audit.record(
+            session,
+            actor="system",
+            action=f"takedown.{action}_failed",
+            target_type="alert",
+            target_id=alert_id,
+            details={"reason": reason[:500]},
+        )
     log.warning("takedown of alert %s failed: %s", alert_id, reason)
 
 
 class TakedownHandlers:
     """Outbox handlers bound to the running connectors."""
 
-    def __init__(self, connectors: dict[str, Connector], *, verify_after: timedelta,
-                 max_attempts: int) -> None:
+    def __init__(
+        self, connectors: dict[str, Connector], *, verify_after: timedelta, max_attempts: int
+    ) -> None:
         self.connectors = connectors
         self.verify_after = verify_after
         self.max_attempts = max_attempts
@@ -63,16 +70,21 @@ class TakedownHandlers:
         """Kind -> handler, for `outbox.run_once`."""
         return {TAKEDOWN_KIND: self.takedown, VERIFY_KIND: self.verify}
 
-    def _connector(self, factory: sessionmaker[Session], alert_id: int,
-                   action: str) -> tuple[Connector, ItemRef]:
+    def _connector(
+        self, factory: sessionmaker[Session], alert_id: int, action: str
+    ) -> tuple[Connector, ItemRef]:
         with factory() as session:
             _alert, item, channel = _target(session, alert_id)
             ref = ItemRef(item.external_id, item.kind, item.parent_id, item.thread_id)  # type: ignore[arg-type]
             name = channel.name
         connector = self.connectors.get(name)
         if connector is None:
-            _fail(factory, alert_id, action=action,
-                  reason=f"channel {name} is not configured any more")
+            _fail(
+                factory,
+                alert_id,
+                action=action,
+                reason=f"channel {name} is not configured any more",
+            )
             raise outbox.GiveUp(f"channel {name} is not configured")
         return connector, ref
 
@@ -88,9 +100,13 @@ class TakedownHandlers:
             outcome = "already_gone"
         except TransientError as exc:
             if entry.attempts >= self.max_attempts:
-                _fail(factory, alert_id, action=action.value,
-                      reason=f"gave up after {entry.attempts} attempts: {exc}")
-            delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
+                _fail(
+                    factory,
+                    alert_id,
+                    action=action.value,
+                    reason=f"gave up after {entry.attempts} attempts: {exc}",
+                )
+            delay = timedelta(seconds=exc.retry_after) if exc.retry_after is not None else None
             raise outbox.Retry(str(exc), delay) from None
         except (AuthError, FatalError) as exc:
             _fail(factory, alert_id, action=action.value, reason=f"{type(exc).__name__}: {exc}")
@@ -99,42 +115,82 @@ class TakedownHandlers:
             alert = session.get_one(Alert, alert_id)
             alert.takedown_status = TakedownStatus.DONE
             alert.updated_at = utcnow()
-            audit.record(session, actor=str(entry.payload.get("actor", "system")),
-                         action=f"takedown.{action.value}", target_type="alert",
-                         target_id=alert_id, details={"outcome": outcome,
-                                                      "external_id": ref.external_id})
-            outbox.enqueue(session, kind=VERIFY_KIND,
-                           payload={"alert_id": alert_id, "action": action.value},
-                           not_before=utcnow() + self.verify_after)
+            audit.record(
+                session,
+                actor=str(entry.payload.get("actor", "system")),
+                action=f"takedown.{action.value}",
+                target_type="alert",
+                target_id=alert_id,
+                details={"outcome": outcome, "external_id": ref.external_id},
+            )
+            outbox.enqueue(
+                session,
+                kind=VERIFY_KIND,
+                payload={"alert_id": alert_id, "action": action.value},
+                not_before=utcnow() + self.verify_after,
+            )
 
     def verify(self, factory: sessionmaker[Session], entry: OutboxEntry) -> None:
         """Re-check the platform: is the item really hidden or gone?"""
         alert_id = int(entry.payload["alert_id"])
         action = Action(entry.payload["action"])
         connector, ref = self._connector(factory, alert_id, "verify")
+        capability = next((c for c in connector.capabilities() if c.action is action), None)
+        if capability is not None and not capability.verifiable:
+            # The platform cannot tell us (X hidden replies): its success answer is the proof,
+            # and the audit says so rather than claiming a re-check that never happened.
+            self._mark_verified(
+                factory, alert_id, action, method="platform acknowledgement", seen=None
+            )
+            return
         try:
             seen = connector.check(ref)
         except ItemGone:
             seen = Visibility.GONE
         except TransientError as exc:
-            delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
+            delay = timedelta(seconds=exc.retry_after) if exc.retry_after is not None else None
             raise outbox.Retry(str(exc), delay) from None
         except (AuthError, FatalError) as exc:
             _fail(factory, alert_id, action="verify", reason=f"{type(exc).__name__}: {exc}")
             raise outbox.GiveUp(str(exc)) from None
         if seen not in ACCEPTABLE[action]:
-            _fail(factory, alert_id, action="verify",
-                  reason=f"re-check found the item still {seen.value} after {action.value}")
+            _fail(
+                factory,
+                alert_id,
+                action="verify",
+                reason=f"re-check found the item still {seen.value} after {action.value}",
+            )
             return
+        self._mark_verified(factory, alert_id, action, method="re-check", seen=seen)
+
+    @staticmethod
+    def _mark_verified(
+        factory: sessionmaker[Session],
+        alert_id: int,
+        action: Action,
+        *,
+        method: str,
+        seen: Visibility | None,
+    ) -> None:
         with transaction(factory) as session:
             alert = session.get_one(Alert, alert_id)
             now = utcnow()
             alert.takedown_status = TakedownStatus.VERIFIED
             alert.verified_at = now
             alert.updated_at = now
-            audit.record(session, actor="system", action="takedown.verified",
-                         target_type="alert", target_id=alert_id,
-                         details={"visibility": seen.value, "action": action.value}, at=now)
+            audit.record(
+                session,
+                actor="system",
+                action="takedown.verified",
+                target_type="alert",
+                target_id=alert_id,
+                details={
+                    "visibility": seen.value if seen else None,
+                    "action": action.value,
+                    "method": method,
+                },
+                at=now,
+            )
 
 
 def requeue_unverified(session: Session, *, older_than: timedelta) -> int:
@@ -142,11 +198,15 @@ def requeue_unverified(session: Session, *, older_than: timedelta) -> int:
     cutoff = utcnow() - older_than
     rows = session.execute(
         select(Alert.id, Alert.takedown_action).where(
-            Alert.takedown_status == TakedownStatus.DONE, Alert.updated_at < cutoff)
+            Alert.takedown_status == TakedownStatus.DONE, Alert.updated_at < cutoff
+        )
     ).all()
     queued = 0
     for alert_id, action in rows:
-        queued += outbox.enqueue(session, kind=VERIFY_KIND,
-                                 payload={"alert_id": alert_id, "action": action},
-                                 dedupe_key=f"reverify:{alert_id}:{cutoff.date()}")
+        queued += outbox.enqueue(
+            session,
+            kind=VERIFY_KIND,
+            payload={"alert_id": alert_id, "action": action},
+            dedupe_key=f"reverify:{alert_id}:{cutoff.date()}",
+        )
     return queued

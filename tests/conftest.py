@@ -25,7 +25,8 @@ def _pg_schema_url(schema: str) -> str:
         url = url.set(drivername="postgresql+psycopg")
     # Each test gets its own schema: isolated, cheap, and safe when runs overlap.
     return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False)
+        hide_password=False
+    )
 
 
 @pytest.fixture(params=BACKENDS)
@@ -52,6 +53,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
         database_url=database_url,
-        channels=[ChannelConfig(name="demo", platform="demo",
-                                options={"initial": 60, "batch": 5, "page_size": 25})],
+        channels=[
+            ChannelConfig(
+                name="demo", platform="demo", options={"initial": 60, "batch": 5, "page_size": 25}
+            )
+        ],
     )

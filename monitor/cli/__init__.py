@@ -8,8 +8,21 @@ import sys
 import typer
 
 from config.loader import ConfigError
-from monitor.cli import audit_cmds, channel_cmds, daemon_cmds, db_cmds, names_cmds, queue_cmds
+from monitor.cli import (
+    audit_cmds,
+    channel_cmds,
+    daemon_cmds,
+    db_cmds,
+    digest_cmds,
+    evidence_cmds,
+    names_cmds,
+    queue_cmds,
+)
+from monitor.cli import model as model_cmds
 from monitor.cli.common import CommandError
+
+# Typer 0.29 vendors click; usage errors are raised as its (private) ClickException.
+from typer._click.exceptions import ClickException
 
 app = typer.Typer(
     name="socmon",
@@ -25,19 +38,16 @@ app.add_typer(db_cmds.app, name="db", help="Database migrations.")
 app.add_typer(channel_cmds.app, name="channels", help="Channel health and credentials.")
 app.add_typer(names_cmds.app, name="names", help="The register of protected names.")
 
-try:  # the classifier's commands live with the classifier work
-    from monitor.cli import model as model_cmds
-
-    app.command("classify")(model_cmds.classify_command)
-    app.add_typer(model_cmds.model_app, name="model", help="Train and evaluate the classifier.")
-except ImportError:  # pragma: no cover - only while the module is absent
-    pass
+app.command("classify")(model_cmds.classify_command)
+app.add_typer(model_cmds.model_app, name="model", help="Train and evaluate the classifier.")
+app.add_typer(digest_cmds.app, name="digest", help="The weekly management digest.")
+app.add_typer(evidence_cmds.app, name="evidence", help="Evidence packs for the record.")
 
 
 def main() -> None:
     """Entry point: run the app, turning known errors into one line and an exit code."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except ConfigError as exc:
         sys.stderr.write(f"socmon: config error: {exc}\n")
         sys.exit(2)
@@ -49,15 +59,11 @@ def main() -> None:
     except typer.Abort:
         sys.stderr.write("socmon: aborted\n")
         sys.exit(1)
+    except ClickException as exc:  # usage errors: exit 2, one message
+        exc.show()
+        sys.exit(exc.exit_code)
     except Exception as exc:  # the last line of defence: one line, never a traceback
-        import click
-
-        if isinstance(exc, click.exceptions.UsageError):
-            exc.show()
-            sys.exit(2)
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
         logging.getLogger("socmon").debug("unexpected error", exc_info=True)
         sys.stderr.write(f"socmon: unexpected error: {type(exc).__name__}: {exc}\n")
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

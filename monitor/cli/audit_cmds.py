@@ -12,7 +12,14 @@ import typer
 from sqlalchemy import select
 
 from monitor import audit
-from monitor.cli.common import CommandError, ConfigOption, JsonOption, console, open_runtime, print_json
+from monitor.cli.common import (
+    CommandError,
+    ConfigOption,
+    JsonOption,
+    console,
+    open_runtime,
+    print_json,
+)
 from monitor.models import AuditEvent
 
 app = typer.Typer(no_args_is_help=True)
@@ -28,14 +35,22 @@ def verify(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     finally:
         runtime.close()
     if as_json:
-        print_json({"ok": result.ok, "checked": result.checked, "bad_seq": result.bad_seq,
-                    "problem": result.problem})
+        print_json(
+            {
+                "ok": result.ok,
+                "checked": result.checked,
+                "bad_seq": result.bad_seq,
+                "problem": result.problem,
+            }
+        )
         if not result.ok:
             raise typer.Exit(1)
         return
     if not result.ok:
-        raise CommandError(f"audit trail broken at event {result.bad_seq}: {result.problem} "
-                           f"({result.checked} events before it are intact)")
+        raise CommandError(
+            f"audit trail broken at event {result.bad_seq}: {result.problem} "
+            f"({result.checked} events before it are intact)"
+        )
     console.print(f"audit trail intact: {result.checked} events verified")
 
 
@@ -48,8 +63,18 @@ def export(
     """Every audit event, with its hashes, as JSON lines or CSV."""
     runtime = open_runtime(config)
     handle = out.open("w", encoding="utf-8", newline="") if out else sys.stdout
-    fields = ["seq", "at", "actor", "action", "target_type", "target_id", "details",
-              "evidence_sha256", "prev_hash", "hash"]
+    fields = [
+        "seq",
+        "at",
+        "actor",
+        "action",
+        "target_type",
+        "target_id",
+        "details",
+        "evidence_sha256",
+        "prev_hash",
+        "hash",
+    ]
     try:
         writer = csv.writer(handle) if fmt == "csv" else None
         if writer:

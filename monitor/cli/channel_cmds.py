@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import select
 
 from connectors.base import ConnectorError
-from monitor.cli.common import CommandError, ConfigOption, JsonOption, console, open_runtime, print_json, print_table
+from monitor.cli.common import (
+    CommandError,
+    ConfigOption,
+    JsonOption,
+    console,
+    open_runtime,
+    print_json,
+    print_table,
+)
 from monitor.models import Channel, ChannelState
 
 app = typer.Typer(no_args_is_help=True)
@@ -24,25 +32,43 @@ def list_channels(config: ConfigOption = None, as_json: JsonOption = False) -> N
     runtime = open_runtime(config)
     try:
         with runtime.factory() as session:
-            rows = [
-                {"name": c.name, "platform": c.platform, "enabled": c.enabled,
-                 "health": s.health, "last_poll_at": _iso(s.last_poll_at),
-                 "last_success_at": _iso(s.last_success_at), "next_poll_at": _iso(s.next_poll_at),
-                 "last_error": s.last_error, "items": s.items_total}
+            rows: list[dict[str, Any]] = [
+                {
+                    "name": c.name,
+                    "platform": c.platform,
+                    "enabled": c.enabled,
+                    "health": s.health,
+                    "last_poll_at": _iso(s.last_poll_at),
+                    "last_success_at": _iso(s.last_success_at),
+                    "next_poll_at": _iso(s.next_poll_at),
+                    "last_error": s.last_error,
+                    "items": s.items_total,
+                }
                 for c, s in session.execute(
-                    select(Channel, ChannelState).join(ChannelState).order_by(Channel.name))
+                    select(Channel, ChannelState).join(ChannelState).order_by(Channel.name)
+                )
             ]
     finally:
         runtime.close()
     if as_json:
         print_json(rows)
         return
-    print_table("Channels", ["name", "platform", "health", "last poll", "next poll", "items",
-                             "last error"],
-                [(r["name"], r["platform"],
-                  "needs re-authorisation" if r["health"] == "needs_reauth" else r["health"],
-                  (r["last_poll_at"] or "never")[:19], (r["next_poll_at"] or "-")[:19],
-                  r["items"], (r["last_error"] or "")[:80]) for r in rows])
+    print_table(
+        "Channels",
+        ["name", "platform", "health", "last poll", "next poll", "items", "last error"],
+        [
+            (
+                r["name"],
+                r["platform"],
+                "needs re-authorisation" if r["health"] == "needs_reauth" else r["health"],
+                (r["last_poll_at"] or "never")[:19],
+                (r["next_poll_at"] or "-")[:19],
+                r["items"],
+                (r["last_error"] or "")[:80],
+            )
+            for r in rows
+        ],
+    )
 
 
 @app.command()

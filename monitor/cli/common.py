@@ -20,8 +20,13 @@ from monitor.runtime import Runtime, build_runtime
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="YAML config (default: $SOCMON_CONFIG, else the demo)",
-                 envvar="SOCMON_CONFIG", dir_okay=False),
+    typer.Option(
+        "--config",
+        "-c",
+        help="YAML config (default: $SOCMON_CONFIG, else the demo)",
+        envvar="SOCMON_CONFIG",
+        dir_okay=False,
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output")]
 
@@ -35,10 +40,13 @@ class CommandError(Exception):
 
 def setup_logging(level: str) -> None:
     """Plain, lazy logging to stderr; comment text is only ever logged at DEBUG."""
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     # APScheduler logs every job run at INFO; keep the daemon's log readable.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # "skipped: maximum number of running instances" is expected while a long pass runs.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
@@ -72,5 +80,13 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
     console.print(table)
 
 
-__all__ = ["CommandError", "ConfigError", "ConfigOption", "JsonOption", "load_settings",
-           "open_runtime", "print_json", "print_table"]
+__all__ = [
+    "CommandError",
+    "ConfigError",
+    "ConfigOption",
+    "JsonOption",
+    "load_settings",
+    "open_runtime",
+    "print_json",
+    "print_table",
+]

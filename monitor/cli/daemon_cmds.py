@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from config.loader import DEFAULT_YAML, ConfigError, load
+from monitor import db
 from monitor.cli.common import (
     ConfigOption,
     JsonOption,
@@ -19,7 +20,6 @@ from monitor.cli.common import (
     print_table,
     setup_logging,
 )
-from monitor import db
 from monitor.daemon import Daemon
 from monitor.poller import PollResult, poll_channel
 from monitor.runtime import Runtime, build_runtime
@@ -33,11 +33,18 @@ def poll_all(runtime: Runtime, *, only: str | None = None, force: bool = True) -
     for channel in runtime.settings.channels:
         if (only and channel.name != only) or not channel.enabled:
             continue
-        results.append(poll_channel(
-            runtime.factory, name=channel.name, connector=runtime.connectors[channel.name],
-            classifier=runtime.classifier, routing=runtime.settings.routing, owner=runtime.owner,
-            interval=channel.interval, force=force,
-        ))
+        results.append(
+            poll_channel(
+                runtime.factory,
+                name=channel.name,
+                connector=runtime.connectors[channel.name],
+                classifier=runtime.classifier,
+                routing=runtime.settings.routing,
+                owner=runtime.owner,
+                interval=channel.interval,
+                force=force,
+            )
+        )
     if only and not results:
         raise ConfigError(f"--channel: no enabled channel named {only!r}")
     return results
@@ -50,9 +57,16 @@ def summarise(results: list[PollResult]) -> dict[str, Any]:
         by_label.update(r.totals.by_label)
     return {
         "channels": {
-            r.channel: {"pages": r.pages, "requests": r.requests, "fetched": r.totals.fetched,
-                        "new_items": r.totals.new_items, "alerts": r.totals.alerts,
-                        "health": r.health.value, "skipped": r.skipped, "error": r.error}
+            r.channel: {
+                "pages": r.pages,
+                "requests": r.requests,
+                "fetched": r.totals.fetched,
+                "new_items": r.totals.new_items,
+                "alerts": r.totals.alerts,
+                "health": r.health.value,
+                "skipped": r.skipped,
+                "error": r.error,
+            }
             for r in results
         },
         "items": sum(r.totals.new_items for r in results),
@@ -63,15 +77,20 @@ def summarise(results: list[PollResult]) -> dict[str, Any]:
 
 def print_summary(summary: dict[str, Any]) -> None:
     """The short human summary of a cycle."""
-    console.print(f"[bold]{summary['items']}[/] new items ingested, "
-                  f"[bold]{summary['alerts']}[/] alerts opened")
+    console.print(
+        f"[bold]{summary['items']}[/] new items ingested, "
+        f"[bold]{summary['alerts']}[/] alerts opened"
+    )
     for name, ch in summary["channels"].items():
         extra = f" ({ch['skipped'] or ch['error']})" if ch["skipped"] or ch["error"] else ""
-        console.print(f"  channel {name}: {ch['new_items']} new, {ch['alerts']} alerts, "
-                      f"health {ch['health']}{extra}")
+        console.print(
+            f"  channel {name}: {ch['new_items']} new, {ch['alerts']} alerts, "
+            f"health {ch['health']}{extra}"
+        )
     if summary["alerts_by_label"]:
-        print_table("Alerts by label", ["label", "alerts"],
-                    list(summary["alerts_by_label"].items()))
+        print_table(
+            "Alerts by label", ["label", "alerts"], list(summary["alerts_by_label"].items())
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -79,7 +98,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def demo(
-        once: Annotated[bool, typer.Option("--once", help="One cycle, print a summary, exit")] = False,
+        once: Annotated[
+            bool, typer.Option("--once", help="One cycle, print a summary, exit")
+        ] = False,
         as_json: JsonOption = False,
     ) -> None:
         """The embedded default: a simulated school Page, SQLite, the moderator UI."""
@@ -94,12 +115,16 @@ def register(app: typer.Typer) -> None:
                     print_json(summary)
                 else:
                     print_summary(summary)
-                    console.print(f"database: {settings.sqlalchemy_url()}\n"
-                                  "next: [bold]socmon queue list[/] to see the alerts")
+                    console.print(
+                        f"database: {settings.sqlalchemy_url()}\n"
+                        "next: [bold]socmon queue list[/] to see the alerts"
+                    )
                 return
-            console.print(f"socmon demo: database {settings.sqlalchemy_url()}; "
-                          "polling the simulated channel every "
-                          f"{int(settings.channels[0].interval.total_seconds())}s. Ctrl-C stops.")
+            console.print(
+                f"socmon demo: database {settings.sqlalchemy_url()}; "
+                "polling the simulated channel every "
+                f"{int(settings.channels[0].interval.total_seconds())}s. Ctrl-C stops."
+            )
             Daemon(runtime).run_forever()
         finally:
             runtime.close()
@@ -108,8 +133,10 @@ def register(app: typer.Typer) -> None:
     def run(config: ConfigOption = None) -> None:
         """The daemon from a config file (--config or $SOCMON_CONFIG)."""
         if config is None:
-            raise ConfigError("no config file: pass --config FILE or set SOCMON_CONFIG "
-                              "(socmon init writes a starter one)")
+            raise ConfigError(
+                "no config file: pass --config FILE or set SOCMON_CONFIG "
+                "(socmon init writes a starter one)"
+            )
         settings = load(config)
         setup_logging(settings.log_level)
         runtime = build_runtime(settings)
@@ -120,7 +147,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def init(
-        path: Annotated[Path, typer.Argument(help="Where to write the config")] = Path("socmon.yaml"),
+        path: Annotated[Path, typer.Argument(help="Where to write the config")] = Path(
+            "socmon.yaml"
+        ),
         force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file")] = False,
     ) -> None:
         """Write a starter config (the documented example) and create the database."""
@@ -152,4 +181,3 @@ def register(app: typer.Typer) -> None:
             print_json(summary)
         else:
             print_summary(summary)
-

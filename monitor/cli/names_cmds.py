@@ -20,8 +20,10 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.command("import")
 def import_names(
-    roster: Annotated[Path, typer.Argument(help="CSV: first_name,last_name,role,aliases",
-                                           exists=True, dir_okay=False)],
+    roster: Annotated[
+        Path,
+        typer.Argument(help="CSV: first_name,last_name,role,aliases", exists=True, dir_okay=False),
+    ],
     config: ConfigOption = None,
     replace: Annotated[bool, typer.Option("--replace", help="Drop names not in this file")] = False,
     as_json: JsonOption = False,
@@ -36,15 +38,22 @@ def import_names(
         with transaction(runtime.factory) as session:
             if replace:
                 session.execute(delete(ProtectedName))
-            existing = {(n.first_name.lower(), n.last_name.lower()): n for n in
-                        session.execute(select(ProtectedName)).scalars()}
+            existing = {
+                (n.first_name.lower(), n.last_name.lower()): n
+                for n in session.execute(select(ProtectedName)).scalars()
+            }
             added = 0
             for name in names:
                 row = existing.get((name.first_name.lower(), name.last_name.lower()))
                 if row is None:
-                    session.add(ProtectedName(first_name=name.first_name,
-                                              last_name=name.last_name, role=name.role,
-                                              aliases=list(name.aliases)))
+                    session.add(
+                        ProtectedName(
+                            first_name=name.first_name,
+                            last_name=name.last_name,
+                            role=name.role,
+                            aliases=list(name.aliases),
+                        )
+                    )
                     added += 1
                 else:
                     row.role = name.role
@@ -52,10 +61,14 @@ def import_names(
             session.flush()
             total = session.execute(select(func.count()).select_from(ProtectedName)).scalar_one()
             # The audit trail records that the register changed, never the names themselves.
-            audit.record(session, actor="cli", action="names.import", target_type="register",
-                         target_id="protected_names",
-                         details={"rows": len(names), "added": added, "total": total,
-                                  "replace": replace})
+            audit.record(
+                session,
+                actor="cli",
+                action="names.import",
+                target_type="register",
+                target_id="protected_names",
+                details={"rows": len(names), "added": added, "total": total, "replace": replace},
+            )
     finally:
         runtime.close()
     if as_json:
@@ -70,8 +83,11 @@ def list_names(config: ConfigOption = None, as_json: JsonOption = False) -> None
     runtime = open_runtime(config)
     try:
         with runtime.factory() as session:
-            counts = dict(session.execute(
-                select(ProtectedName.role, func.count()).group_by(ProtectedName.role)).all())
+            counts = dict(
+                session.execute(
+                    select(ProtectedName.role, func.count()).group_by(ProtectedName.role)
+                ).all()
+            )
     finally:
         runtime.close()
     if as_json:

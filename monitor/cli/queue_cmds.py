@@ -34,17 +34,34 @@ def alert_summary(alert: Alert, item: Item, channel: Channel) -> dict[str, Any]:
     """The list view of one alert."""
     text = REDACTED if "safeguarding" in (alert.labels or []) else item.text
     return {
-        "id": alert.id, "state": alert.state, "queue": alert.queue, "severity": alert.severity,
-        "labels": alert.labels, "channel": channel.name, "platform": item.platform,
-        "author": item.author_name, "text": text[:200], "due_at": alert.due_at.isoformat(),
+        "id": alert.id,
+        "state": alert.state,
+        "queue": alert.queue,
+        "severity": alert.severity,
+        "labels": alert.labels,
+        "channel": channel.name,
+        "platform": item.platform,
+        "author": item.author_name,
+        "text": text[:200],
+        "due_at": alert.due_at.isoformat(),
         "takedown": alert.takedown_status,
     }
 
 
-def _rows(session: Session, *, state: str | None, queue: str | None, label: str | None,
-          channel: str | None, limit: int) -> list[tuple[Alert, Item, Channel]]:
-    stmt = (select(Alert, Item, Channel).join(Item, Alert.item_id == Item.id)
-            .join(Channel, Alert.channel_id == Channel.id))
+def _rows(
+    session: Session,
+    *,
+    state: str | None,
+    queue: str | None,
+    label: str | None,
+    channel: str | None,
+    limit: int,
+) -> list[tuple[Alert, Item, Channel]]:
+    stmt = (
+        select(Alert, Item, Channel)
+        .join(Item, Alert.item_id == Item.id)
+        .join(Channel, Alert.channel_id == Channel.id)
+    )
     if state:
         stmt = stmt.where(Alert.state == state)
     if queue:
@@ -60,7 +77,9 @@ def _rows(session: Session, *, state: str | None, queue: str | None, label: str 
 @app.command("list")
 def list_alerts(
     config: ConfigOption = None,
-    state: Annotated[str | None, typer.Option(help="new, in_review, actioned, dismissed, escalated")] = "new",
+    state: Annotated[
+        str | None, typer.Option(help="new, in_review, actioned, dismissed, escalated")
+    ] = "new",
     queue: Annotated[str | None, typer.Option(help="e.g. moderation, safeguarding, urgent")] = None,
     label: Annotated[str | None, typer.Option(help="primary label")] = None,
     channel: Annotated[str | None, typer.Option(help="channel name")] = None,
@@ -73,17 +92,33 @@ def list_alerts(
     runtime = open_runtime(config)
     try:
         with runtime.factory() as session:
-            rows = [alert_summary(a, i, c) for a, i, c in
-                    _rows(session, state=state, queue=queue, label=label, channel=channel,
-                          limit=limit)]
+            rows = [
+                alert_summary(a, i, c)
+                for a, i, c in _rows(
+                    session, state=state, queue=queue, label=label, channel=channel, limit=limit
+                )
+            ]
     finally:
         runtime.close()
     if as_json:
         print_json(rows)
         return
-    print_table(f"{len(rows)} alerts", ["id", "sev", "labels", "state", "channel", "due", "text"],
-                [(r["id"], r["severity"], ",".join(r["labels"]), r["state"], r["channel"],
-                  r["due_at"][:16], r["text"][:60].replace("\n", " ")) for r in rows])
+    print_table(
+        f"{len(rows)} alerts",
+        ["id", "sev", "labels", "state", "channel", "due", "text"],
+        [
+            (
+                r["id"],
+                r["severity"],
+                ",".join(r["labels"]),
+                r["state"],
+                r["channel"],
+                r["due_at"][:16],
+                r["text"][:60].replace("\n", " "),
+            )
+            for r in rows
+        ],
+    )
 
 
 @app.command()
@@ -102,27 +137,49 @@ def show(
             item = session.get_one(Item, alert.item_id)
             verdict = session.get_one(VerdictRow, alert.verdict_id)
             channel = session.get_one(Channel, alert.channel_id)
-            events = session.execute(
-                select(AuditEvent).where(AuditEvent.target_type == "alert",
-                                         AuditEvent.target_id == str(alert_id))
-                .order_by(AuditEvent.seq)).scalars().all()
+            events = (
+                session.execute(
+                    select(AuditEvent)
+                    .where(AuditEvent.target_type == "alert", AuditEvent.target_id == str(alert_id))
+                    .order_by(AuditEvent.seq)
+                )
+                .scalars()
+                .all()
+            )
             data = {
-                **alert_summary(alert, item, channel), "text": item.text, "url": item.url,
-                "external_id": item.external_id, "created_at": item.created_at.isoformat(),
-                "scores": verdict.scores, "spans": verdict.spans, "reasons": verdict.reasons,
+                **alert_summary(alert, item, channel),
+                "text": item.text,
+                "url": item.url,
+                "external_id": item.external_id,
+                "created_at": item.created_at.isoformat(),
+                "scores": verdict.scores,
+                "spans": verdict.spans,
+                "reasons": verdict.reasons,
                 "model_version": verdict.model_version,
-                "audit": [{"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor,
-                           "action": e.action, "details": e.details} for e in events],
+                "audit": [
+                    {
+                        "seq": e.seq,
+                        "at": e.at.isoformat(),
+                        "actor": e.actor,
+                        "action": e.action,
+                        "details": e.details,
+                    }
+                    for e in events
+                ],
             }
     finally:
         runtime.close()
     if as_json:
         print_json(data)
         return
-    console.print(f"[bold]Alert {data['id']}[/] {data['severity']} {','.join(data['labels'])} "
-                  f"({data['state']}, due {data['due_at'][:16]})")
-    console.print(f"{data['channel']} / {data['platform']} {data['external_id']} by "
-                  f"{data['author']} at {data['created_at'][:16]}  {data['url'] or ''}")
+    console.print(
+        f"[bold]Alert {data['id']}[/] {data['severity']} {','.join(data['labels'])} "
+        f"({data['state']}, due {data['due_at'][:16]})"
+    )
+    console.print(
+        f"{data['channel']} / {data['platform']} {data['external_id']} by "
+        f"{data['author']} at {data['created_at'][:16]}  {data['url'] or ''}"
+    )
     console.print(data["text"], markup=False, highlight=False)
     for reason in data["reasons"]:
         console.print(f"  - {reason}", markup=False)
@@ -138,10 +195,14 @@ def act(
     alert_id: Annotated[int, typer.Argument(help="Alert id")],
     action: Annotated[str, typer.Argument(help=" | ".join(ACTIONS))],
     config: ConfigOption = None,
-    reason: Annotated[str | None, typer.Option(help="dismiss: " + ", ".join(
-        r.value for r in alerts.DismissReason))] = None,
-    to: Annotated[str | None, typer.Option(help="escalate: " + ", ".join(
-        t.value for t in alerts.EscalationTarget))] = None,
+    reason: Annotated[
+        str | None,
+        typer.Option(help="dismiss: " + ", ".join(r.value for r in alerts.DismissReason)),
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(help="escalate: " + ", ".join(t.value for t in alerts.EscalationTarget)),
+    ] = None,
     note: Annotated[str | None, typer.Option(help="a note (required for `note`)")] = None,
     actor: Annotated[str | None, typer.Option(help="who acts (default: your login)")] = None,
     as_json: JsonOption = False,
@@ -164,12 +225,21 @@ def act(
     if as_json:
         print_json(result)
     else:
-        console.print(f"alert {change.alert_id} is now {change.state.value} "
-                      f"(audit event {change.audit_seq})")
+        console.print(
+            f"alert {change.alert_id} is now {change.state.value} (audit event {change.audit_seq})"
+        )
 
 
-def _apply(session: Session, alert_id: int, action: str, who: str, *, reason: str | None,
-           to: str | None, note: str | None) -> alerts.Change:
+def _apply(
+    session: Session,
+    alert_id: int,
+    action: str,
+    who: str,
+    *,
+    reason: str | None,
+    to: str | None,
+    note: str | None,
+) -> alerts.Change:
     if action == "claim":
         return alerts.claim(session, alert_id=alert_id, actor=who)
     if action == "release":
@@ -180,15 +250,19 @@ def _apply(session: Session, alert_id: int, action: str, who: str, *, reason: st
         try:
             why = alerts.DismissReason(reason or "")
         except ValueError:
-            raise typer.BadParameter("expected one of " + ", ".join(
-                r.value for r in alerts.DismissReason), param_hint="--reason") from None
+            raise typer.BadParameter(
+                "expected one of " + ", ".join(r.value for r in alerts.DismissReason),
+                param_hint="--reason",
+            ) from None
         return alerts.dismiss(session, alert_id=alert_id, actor=who, reason=why, note=note)
     if action == "escalate":
         try:
             target = alerts.EscalationTarget(to or "")
         except ValueError:
-            raise typer.BadParameter("expected one of " + ", ".join(
-                t.value for t in alerts.EscalationTarget), param_hint="--to") from None
+            raise typer.BadParameter(
+                "expected one of " + ", ".join(t.value for t in alerts.EscalationTarget),
+                param_hint="--to",
+            ) from None
         return alerts.escalate(session, alert_id=alert_id, actor=who, to=target, note=note)
     if not note:
         raise typer.BadParameter("a note needs --note TEXT", param_hint="--note")

@@ -100,7 +100,8 @@ class Emulator:
         """How many requests arrived, optionally filtered."""
         with self._lock:
             return sum(
-                1 for m, p in self.requests
+                1
+                for m, p in self.requests
                 if (method is None or m == method) and path_contains in p
             )
 
@@ -133,7 +134,10 @@ class Emulator:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval: stop() returns in ~50 ms instead of the default 0.5 s.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
         self._thread.start()
         return self
 
@@ -171,6 +175,10 @@ class Emulator:
         payload = response.encode()
         h.send_response(response.status)
         headers = {"Content-Type": "application/json", **response.headers}
+        if h.headers.get("Connection", "").lower() == "close":
+            # Say so when we will close: otherwise urllib3 reuses the dead connection.
+            headers["Connection"] = "close"
+            h.close_connection = True
         for key, value in headers.items():
             h.send_header(key, value)
         h.send_header("Content-Length", str(len(payload)))

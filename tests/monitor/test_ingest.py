@@ -16,10 +16,16 @@ def _count(session, model) -> int:  # type: ignore[no-untyped-def]
 
 def _poll(runtime, *, force: bool = True):  # type: ignore[no-untyped-def]
     channel = runtime.settings.channels[0]
-    return poll_channel(runtime.factory, name=channel.name,
-                        connector=runtime.connectors[channel.name],
-                        classifier=runtime.classifier, routing=runtime.settings.routing,
-                        owner="test", interval=channel.interval, force=force)
+    return poll_channel(
+        runtime.factory,
+        name=channel.name,
+        connector=runtime.connectors[channel.name],
+        classifier=runtime.classifier,
+        routing=runtime.settings.routing,
+        owner="test",
+        interval=channel.interval,
+        force=force,
+    )
 
 
 def test_one_pass_stores_classifies_and_alerts(settings: Settings) -> None:
@@ -34,11 +40,13 @@ def test_one_pass_stores_classifies_and_alerts(settings: Settings) -> None:
         assert alerts == result.totals.alerts > 0
         # Every alert has its evidence snapshot and its audit event.
         assert _count(session, Evidence) == alerts
-        opened = session.execute(select(func.count()).where(
-            AuditEvent.action == "alert.open")).scalar_one()
+        opened = session.execute(
+            select(func.count()).where(AuditEvent.action == "alert.open")
+        ).scalar_one()
         assert opened == alerts
         state = session.execute(select(ChannelState)).scalar_one()
-        assert state.cursor and '"pos": 60' in state.cursor
+        assert state.cursor
+        assert '"pos": 60' in state.cursor
         assert state.health == "ok"
     runtime.close()
 
@@ -70,5 +78,6 @@ def test_waits_for_next_poll_time_unless_forced(settings: Settings) -> None:
     runtime = build_runtime(settings, env={})
     _poll(runtime)
     skipped = _poll(runtime, force=False)
-    assert skipped.skipped is not None and skipped.skipped.startswith("waiting until")
+    assert skipped.skipped is not None
+    assert skipped.skipped.startswith("waiting until")
     runtime.close()
