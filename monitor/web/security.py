@@ -1,0 +1,78 @@
+"""Session secret, role sets and login rate limiting for the web UI."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from config.settings import Role, Settings
+from monitor.db import transaction
+from monitor.models import Setting, utcnow
+from monitor.sqlutil import insert_ignoring_conflicts
+
+SECRET_SETTING = "web.secret_key"  # noqa: S105 - a key name, not a secret
+
+#: every signed-in role: dashboard, channel health, the queue and item views (read)
+STAFF = frozenset(Role)
+#: who may act on alerts: claim, hide, delete, dismiss, escalate, note, bulk
+ACTORS = frozenset({Role.ADMIN, Role.MODERATOR, Role.SAFEGUARDING_LEAD})
+#: who sees safeguarding content and works the safeguarding lane
+DSL = frozenset({Role.ADMIN, Role.SAFEGUARDING_LEAD})
+#: who reads the audit log
+OVERSIGHT = frozenset({Role.ADMIN, Role.MANAGER, Role.SAFEGUARDING_LEAD})
+#: who manages accounts
+ADMINS = frozenset({Role.ADMIN})
+
+
+def session_secret(settings: Settings, factory: sessionmaker[Session]) -> str:
+    """`settings.secret_key`, else a random key kept in the database so restarts keep sessions."""
+    if settings.secret_key is not None and settings.secret_key.get_secret_value():
+        return settings.secret_key.get_secret_value()
+    with transaction(factory) as session:
+        # ON CONFLICT DO NOTHING: two replicas starting together agree on the first key written.
+        session.execute(insert_ignoring_conflicts(session, Setting, ["key"]).values(
+            key=SECRET_SETTING, value=secrets.token_urlsafe(48), updated_at=utcnow()))
+        return session.execute(
+            select(Setting.value).where(Setting.key == SECRET_SETTING)).scalar_one()
+
+
+def derive_key(secret: str, purpose: str) -> str:
+    """A separate key per purpose (sessions, CSRF), so one leaking does not give the other."""
+    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).hexdigest()
+
+
+class LoginLimiter:
+    """Failed sign-ins per address and per (address, username), in a moving window."""
+
+    # In-process memory: enough for one web process; replicas each count their own share.
+    def __init__(self, *, per_user: str = "5/15minutes",
+                 per_address: str = "30/15minutes") -> None:
+        self.storage = MemoryStorage()
+        self.limiter = MovingWindowRateLimiter(self.storage)
+        self.per_user = parse(per_user)
+        self.per_address = parse(per_address)
+
+    def allowed(self, address: str, username: str) -> bool:
+        """Whether another attempt may be made now (does not count one)."""
+        return (self.limiter.test(self.per_user, address, username.lower())
+                and self.limiter.test(self.per_address, address))
+
+    def failed(self, address: str, username: str) -> None:
+        """Count a failed attempt."""
+        self.limiter.hit(self.per_user, address, username.lower())
+        self.limiter.hit(self.per_address, address)
+
+    def succeeded(self, address: str, username: str) -> None:
+        """A good password clears that user's failures from this address."""
+        self.limiter.clear(self.per_user, address, username.lower())
+
+
+__all__ = ["ACTORS", "ADMINS", "DSL", "OVERSIGHT", "STAFF", "LoginLimiter", "derive_key",
+           "session_secret"]
