@@ -8,7 +8,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -132,7 +140,14 @@ class Web(Strict):
     enabled: bool = True
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8080
-    public_url: str = "http://127.0.0.1:8080"
+    #: the address people use (links in e-mails); defaults to http://host:port
+    public_url: str = ""
+
+    @model_validator(mode="after")
+    def _default_public_url(self) -> Web:
+        if not self.public_url:
+            self.public_url = f"http://{self.host}:{self.port}"
+        return self
 
 
 class Smtp(Strict):
@@ -211,6 +226,11 @@ class Settings(BaseSettings):
     smtp: Smtp = Field(default_factory=Smtp)
     notifications: Notifications = Field(default_factory=Notifications)
     digest: Digest = Field(default_factory=Digest)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
 
     @field_validator("channels")
     @classmethod

@@ -1,4 +1,4 @@
-"""HTTP plumbing shared by the SDK-based connectors: base-URL rewriting, timeouts, request counts."""
+"""HTTP plumbing shared by the SDK connectors: base-URL rewriting, timeouts, request counts."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The append-only, hash-chained audit trail: write inside the caller's transaction, verify later."""
+"""The audit trail: append-only and hash-chained, written inside the caller's transaction."""
 
 from __future__ import annotations
 

@@ -21,6 +21,8 @@ from monitor.models import utcnow
 from monitor.poller import PollResult, poll_channel, reclaim_dead_leases
 from monitor.runtime import Runtime
 from monitor.takedown import TakedownHandlers, requeue_unverified
+from monitor.web import maintenance
+from monitor.web.server import serve
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,7 @@ class Daemon:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
             timezone="UTC",
         )
-        self.extra_jobs = [deadlines.register, *(extra_jobs or [])]
+        self.extra_jobs = [deadlines.register, maintenance.register, *(extra_jobs or [])]
         if runtime.settings.digest.enabled:
             self.extra_jobs.append(digest_job.register)
 
@@ -149,12 +151,16 @@ class Daemon:
         signal.signal(signal.SIGINT, _handler)
 
     def run_forever(self) -> None:
-        """Start, block until asked to stop, shut down cleanly."""
+        """Start the jobs, serve the web UI (if enabled) until asked to stop, shut down cleanly."""
         self.install_signal_handlers()
         self.start()
+        web = self.runtime.settings.web
         try:
+            if web.enabled:
+                serve(self.runtime, stop=self.stop, host=web.host, port=web.port)
             # Wake up now and then so signal handlers run promptly on every platform.
             while not self.stop.wait(1.0):
                 pass
         finally:
+            self.stop.set()
             self.shutdown()

@@ -56,7 +56,11 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 class Base(DeclarativeBase):
     """Declarative base with JSON mapped to the dialect's JSON type."""
 
-    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UTCDateTime}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+        datetime: UTCDateTime,
+    }
 
 
 class ChannelHealth(StrEnum):

@@ -7,6 +7,9 @@ import sys
 
 import typer
 
+# Typer 0.29 vendors click; usage errors are raised as its (private) ClickException.
+from typer._click.exceptions import ClickException
+
 from config.loader import ConfigError
 from monitor.cli import (
     audit_cmds,
@@ -17,12 +20,10 @@ from monitor.cli import (
     evidence_cmds,
     names_cmds,
     queue_cmds,
+    users_cmds,
 )
 from monitor.cli import model as model_cmds
 from monitor.cli.common import CommandError
-
-# Typer 0.29 vendors click; usage errors are raised as its (private) ClickException.
-from typer._click.exceptions import ClickException
 
 app = typer.Typer(
     name="socmon",
@@ -41,6 +42,7 @@ app.add_typer(names_cmds.app, name="names", help="The register of protected name
 app.command("classify")(model_cmds.classify_command)
 app.add_typer(model_cmds.model_app, name="model", help="Train and evaluate the classifier.")
 app.add_typer(digest_cmds.app, name="digest", help="The weekly management digest.")
+app.add_typer(users_cmds.app, name="users", help="Web accounts and roles.")
 app.add_typer(evidence_cmds.app, name="evidence", help="Evidence packs for the record.")
 
 

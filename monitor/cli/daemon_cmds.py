@@ -12,6 +12,7 @@ import typer
 from config.loader import DEFAULT_YAML, ConfigError, load
 from monitor import db
 from monitor.cli.common import (
+    CommandError,
     ConfigOption,
     JsonOption,
     console,
@@ -21,8 +22,11 @@ from monitor.cli.common import (
     setup_logging,
 )
 from monitor.daemon import Daemon
+from monitor.db import transaction
 from monitor.poller import PollResult, poll_channel
 from monitor.runtime import Runtime, build_runtime
+from monitor.users import seed_demo_users
+from monitor.web.server import WebServerError
 
 EXAMPLE_YAML = Path(DEFAULT_YAML).with_name("example.yaml")
 
@@ -93,6 +97,13 @@ def print_summary(summary: dict[str, Any]) -> None:
         )
 
 
+def _run_daemon(runtime: Runtime) -> None:
+    try:
+        Daemon(runtime).run_forever()
+    except WebServerError as exc:
+        raise CommandError(f"{exc} (is another socmon running? set web.port)") from None
+
+
 def register(app: typer.Typer) -> None:
     """Add the daemon commands to the app."""
 
@@ -120,12 +131,21 @@ def register(app: typer.Typer) -> None:
                         "next: [bold]socmon queue list[/] to see the alerts"
                     )
                 return
+            with transaction(runtime.factory) as session:
+                accounts = seed_demo_users(session)
             console.print(
-                f"socmon demo: database {settings.sqlalchemy_url()}; "
-                "polling the simulated channel every "
-                f"{int(settings.channels[0].interval.total_seconds())}s. Ctrl-C stops."
+                f"socmon demo: database {settings.sqlalchemy_url()}; polling the simulated "
+                f"channel every {int(settings.channels[0].interval.total_seconds())}s."
             )
-            Daemon(runtime).run_forever()
+            if settings.web.enabled:
+                console.print(
+                    f"moderator web UI: {settings.web.public_url}  (demo accounts, "
+                    "new passwords each start)"
+                )
+                for username, password, role in accounts:
+                    console.print(f"  {role:<18} {username:<16} {password}", highlight=False)
+            console.print("Ctrl-C stops.")
+            _run_daemon(runtime)
         finally:
             runtime.close()
 
@@ -141,7 +161,7 @@ def register(app: typer.Typer) -> None:
         setup_logging(settings.log_level)
         runtime = build_runtime(settings)
         try:
-            Daemon(runtime).run_forever()
+            _run_daemon(runtime)
         finally:
             runtime.close()
 

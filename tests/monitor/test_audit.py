@@ -96,9 +96,9 @@ def test_row_inserted_out_of_order_is_detected(factory) -> None:  # type: ignore
     with transaction(factory) as session:
         session.execute(
             text(
-                "INSERT INTO audit_events (seq, at, actor, action, target_type, target_id, details, "
-                "prev_hash, hash) VALUES (6, '2026-01-01 00:00:00', 'x', 'forged', 'alert', '1', "
-                "'{}', :prev, :hash)"
+                "INSERT INTO audit_events (seq, at, actor, action, target_type, target_id, "
+                "details, prev_hash, hash) VALUES (6, '2026-01-01 00:00:00', 'x', 'forged', "
+                "'alert', '1', '{}', :prev, :hash)"
             ),
             {"prev": row.hash, "hash": "f" * 64},
         )
