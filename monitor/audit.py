@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from monitor.models import AuditEvent, AuditHead, utcnow
@@ -68,6 +68,49 @@ def _lock_head(session: Session) -> AuditHead:
     return head
 
 
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """One event to append with `record_many`."""
+
+    actor: str
+    action: str
+    target_type: str
+    target_id: str | int
+    details: dict[str, Any] = field(default_factory=dict)
+    evidence_sha256: str | None = None
+
+
+def record_many(session: Session, events: Sequence[NewEvent], *,
+                at: datetime | None = None) -> list[int]:
+    """Append events in order, locking the chain's head once (never commits); their seqs."""
+    if not events:
+        return []
+    head = _lock_head(session)
+    when = at or utcnow()
+    seq, prev = head.seq, head.hash
+    rows: list[dict[str, Any]] = []
+    for new in events:
+        seq += 1
+        # Round-trip through JSON so what is hashed is exactly what the database returns.
+        details: dict[str, Any] = json.loads(canonical_json(new.details))
+        digest = event_hash(
+            seq=seq, at=when, actor=new.actor, action=new.action,
+            target_type=new.target_type, target_id=str(new.target_id), details=details,
+            evidence_sha256=new.evidence_sha256, prev_hash=prev,
+        )
+        rows.append({
+            "seq": seq, "at": when, "actor": new.actor, "action": new.action,
+            "target_type": new.target_type, "target_id": str(new.target_id),
+            "details": details, "evidence_sha256": new.evidence_sha256,
+            "prev_hash": prev, "hash": digest,
+        })
+        prev = digest
+    session.execute(insert(AuditEvent), rows)
+    head.seq, head.hash = seq, prev
+    session.flush()
+    return [row["seq"] for row in rows]
+
+
 def record(
     session: Session,
     *,
@@ -80,39 +123,12 @@ def record(
     at: datetime | None = None,
 ) -> AuditEvent:
     """Append one event to the chain in the caller's transaction (never commits)."""
-    head = _lock_head(session)
-    seq = head.seq + 1
-    when = at or utcnow()
-    # Round-trip through JSON so what is hashed is exactly what the database returns.
-    clean_details: dict[str, Any] = json.loads(canonical_json(details or {}))
-    digest = event_hash(
-        seq=seq,
-        at=when,
-        actor=actor,
-        action=action,
-        target_type=target_type,
-        target_id=str(target_id),
-        details=clean_details,
-        evidence_sha256=evidence_sha256,
-        prev_hash=head.hash,
+    (seq,) = record_many(
+        session,
+        [NewEvent(actor, action, target_type, target_id, details or {}, evidence_sha256)],
+        at=at,
     )
-    event = AuditEvent(
-        seq=seq,
-        at=when,
-        actor=actor,
-        action=action,
-        target_type=target_type,
-        target_id=str(target_id),
-        details=clean_details,
-        evidence_sha256=evidence_sha256,
-        prev_hash=head.hash,
-        hash=digest,
-    )
-    session.add(event)
-    head.seq = seq
-    head.hash = digest
-    session.flush()
-    return event
+    return session.get_one(AuditEvent, seq)
 
 
 @dataclass(frozen=True, slots=True)

@@ -186,6 +186,7 @@ def _open_alerts(
         row.id: row
         for row in session.execute(select(Item).where(Item.id.in_(list(opened)))).scalars()
     }
+    events: list[audit.NewEvent] = []
     for _item, verdict, _verdict_id, decided in flagged:
         item_id = new_ids[_item.external_id]
         alert_id = opened.get(item_id)
@@ -194,23 +195,23 @@ def _open_alerts(
         snap = evidence.preserve(
             session, item=stored[item_id], channel_name=channel.name, alert_id=alert_id, now=now
         )
-        audit.record(
-            session,
-            actor="system",
-            action="alert.open",
-            target_type="alert",
-            target_id=alert_id,
-            details={
-                "channel": channel.name,
-                "platform": _item.platform,
-                "external_id": _item.external_id,
-                "labels": [label.value for label in verdict.labels],
-                "severity": decided.severity.value,
-                "queue": decided.queue,
-                "model_version": verdict.model_version,
-            },
-            evidence_sha256=snap.sha256,
-            at=now,
+        events.append(
+            audit.NewEvent(
+                actor="system",
+                action="alert.open",
+                target_type="alert",
+                target_id=alert_id,
+                details={
+                    "channel": channel.name,
+                    "platform": _item.platform,
+                    "external_id": _item.external_id,
+                    "labels": [label.value for label in verdict.labels],
+                    "severity": decided.severity.value,
+                    "queue": decided.queue,
+                    "model_version": verdict.model_version,
+                },
+                evidence_sha256=snap.sha256,
+            )
         )
         result.alerts += 1
         result.by_label.update(label.value for label in verdict.labels)
@@ -226,6 +227,8 @@ def _open_alerts(
                 },
                 dedupe_key=f"notify:alert:{alert_id}",
             )
+    # One append for the page: the chain's head is locked once, not once per alert.
+    audit.record_many(session, events, at=now)
 
 
 def save_cursor(
