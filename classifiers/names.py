@@ -126,6 +126,7 @@ class NameRegister:
         self._auto: ahocorasick.Automaton | None = None
         self._by_first: dict[str, list[tuple[str, ProtectedName]]] = defaultdict(list)
         self._by_last: dict[str, list[tuple[str, ProtectedName]]] = defaultdict(list)
+        self._exact_parts: frozenset[str] = frozenset()
         if not self.names:
             return
         auto = ahocorasick.Automaton()
@@ -142,6 +143,10 @@ class NameRegister:
                 self._by_last[last].append((key_first, person))
         auto.make_automaton()
         self._auto = auto
+        # a misspelt pair needs one exact part: a first name, or a surname (maybe possessive)
+        self._exact_parts = frozenset(
+            [*self._by_first, *self._by_last, *(f"{last}'s" for last in self._by_last)]
+        )
 
     def __len__(self) -> int:
         """How many people are registered."""
@@ -173,6 +178,8 @@ class NameRegister:
     def _fuzzy(self, text: str, low: str, covered: Sequence[tuple[int, int]]) -> list[NameHit]:
         """Adjacent word pairs where one part is exact and the other is one or two edits away."""
         out: list[NameHit] = []
+        if self._exact_parts.isdisjoint(_TOKEN.findall(low)):
+            return out  # no word is an exact first name or surname, so no pair can match
         tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(low)]
         for (s1, _e1, w1), (s2, e2, w2) in itertools.pairwise(tokens):
             if any(s < e2 and s1 < e for s, e in covered):

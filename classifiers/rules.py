@@ -170,18 +170,23 @@ def lexical_hits(text: str) -> LexicalHits:
 
 
 def _search_gated(gated: _Gated, joined: str, words: frozenset[str]) -> re.Match[str] | None:
-    present = gated.triggers & words
+    """The first pattern (in lexicon order) whose trigger word is present and that matches.
+
+    Patterns are tried in lexicon order, not set order, so the quoted reason does not depend
+    on the interpreter's string-hash seed.
+    """
+    present = gated.triggers.intersection(words)
     if not present:
         return None
-    tried: set[int] = set()
-    for word in present:
-        for i in gated.by_word[word]:
-            if i in tried:
-                continue
-            tried.add(i)
-            m = gated.patterns[i].search(joined)
-            if m:
-                return m
+    by_word = gated.by_word
+    if len(present) == 1:
+        order: Sequence[int] = by_word[next(iter(present))]
+    else:
+        order = sorted({i for word in present for i in by_word[word]})
+    for i in order:
+        m = gated.patterns[i].search(joined)
+        if m:
+            return m
     return None
 
 

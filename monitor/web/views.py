@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import logging
@@ -17,7 +16,7 @@ from pydantic import Field
 from sqlalchemy import select
 
 from config.settings import Role
-from monitor import alerts, audit, users
+from monitor import alerts, evidence_pack, users
 from monitor.models import AuditEvent, User, utcnow
 from monitor.web import actions, queries
 from monitor.web.charts import stacked_bars
@@ -212,7 +211,6 @@ def alert_page(request: Request, state: State, user: StaffUser, alert_id: AlertI
         "reasons": [r.value for r in alerts.DismissReason],
         "targets": [t.value for t in alerts.EscalationTarget],
         "assignable": _assignable(state, safeguarding=view.safeguarding) if user.can_act else [],
-        "evidence_available": _evidence_module() is not None,
         "may_act": user.can_act and not view.restricted,
     }, nav="safeguarding" if view.safeguarding and user.sees_safeguarding else "queue")
 
@@ -258,26 +256,14 @@ def alert_acknowledge(
     return RedirectResponse(f"/alerts/{alert_id}", status_code=303)
 
 
-def _evidence_module() -> Any:
-    try:
-        from monitor import evidence_pack  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    return evidence_pack
-
-
 def evidence_zip(state: WebState, user: CurrentUser, alert_id: AlertId) -> Response:
-    """The evidence pack ZIP for an alert (shared by the page button and the API)."""
-    module = _evidence_module()
+    """The evidence pack ZIP for an alert (shared by the page button and the API).
+
+    `build_pack` records the export, with the manifest's hash, in the audit trail.
+    """
     with state.write() as session:
         actions.check_lane(session, alert_id=alert_id, viewer=user)
-        if module is None:
-            return PlainTextResponse("evidence packs are not available in this build",
-                                     status_code=501)
-        data: bytes = module.build_pack(session, alert_id=alert_id)
-        audit.record(session, actor=user.username, action="evidence.download",
-                     target_type="alert", target_id=alert_id,
-                     details={"zip_sha256": hashlib.sha256(data).hexdigest()})
+        data = evidence_pack.build_pack(session, alert_id=alert_id, actor=user.username)
     return Response(data, media_type="application/zip", headers={
         "Content-Disposition": f'attachment; filename="socmon-alert-{alert_id}-evidence.zip"'})
 

@@ -282,3 +282,27 @@ def test_admin_adds_a_user_and_sees_the_password_once(
     bob = TestClient(admin.app)
     login(bob, "bob", made["password"])
     assert bob.get("/api/v1/me").json()["role"] == "manager"
+
+
+def test_evidence_pack_download_is_a_verified_zip(seeded: Seeded,
+                                                  client_for: Callable[[str], TestClient],
+                                                  runtime: Runtime) -> None:
+    import hashlib
+    import json
+    import zipfile
+
+    client = client_for("moderator")
+    response = client.get(f"/alerts/{seeded.abuse}/evidence.zip")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/zip"
+    pack = zipfile.ZipFile(io.BytesIO(response.content))
+    manifest = json.loads(pack.read("manifest.json"))
+    assert {"report.pdf", "evidence.json", "audit.jsonl"} <= set(pack.namelist())
+    for entry in manifest["files"]:
+        assert hashlib.sha256(pack.read(entry["name"])).hexdigest() == entry["sha256"]
+    with runtime.factory() as session:
+        exported = session.execute(select(func.count()).where(
+            AuditEvent.action == "evidence.export")).scalar_one()
+    assert exported == 1
+    # A moderator may not take the safeguarding lane's evidence.
+    assert client.get(f"/alerts/{seeded.safeguarding}/evidence.zip").status_code == 403

@@ -1,0 +1,287 @@
+"""Candidate models from the base training data plus labelled examples, and how to judge them.
+
+Pure like the rest of `classifiers/`: texts and targets in, a model directory and metrics out.
+The artefact has exactly the shipped model's format (`model.npz` + `model.json`), so
+`classifiers.model.load` reads it and `PolicyClassifier(model=...)` serves it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+
+from classifiers import model as text_model
+from classifiers.base import Classifier, Label, ProtectedName, Verdict
+from classifiers.model import MODEL_LABELS, OFFENSIVE, TextModel
+from classifiers.policy import PolicyClassifier
+from classifiers.registry import ClassifierConfigError
+
+log = logging.getLogger(__name__)
+
+#: moderator feedback is in-domain, like the seed corpus, so it weighs as much as a seed row
+FEEDBACK_WEIGHT = 8.0
+#: the taxonomy labels the model scores (identifying comes from rules and the names register)
+MODEL_TAXONOMY: tuple[str, ...] = tuple(h for h in MODEL_LABELS if h != OFFENSIVE)
+_OFFENSIVE_PARTS = frozenset({"abuse", "hate", "profanity", "sexual", "threat"})
+#: public test splits: dataset -> the predicted labels that count as its positive class
+PUBLIC_TASKS: Mapping[str, frozenset[Label]] = {
+    "tweeteval_offensive": frozenset({Label.ABUSE, Label.HATE, Label.PROFANITY, Label.SEXUAL,
+                                      Label.THREAT}),
+    "tweeteval_hate": frozenset({Label.HATE}),
+    "davidson2017": frozenset({Label.ABUSE, Label.HATE, Label.PROFANITY, Label.SEXUAL,
+                               Label.THREAT}),
+}
+
+
+class BaseDataMissing(FileNotFoundError):
+    """The base training data (../shared/datasets) is not where it was looked for."""
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One labelled text: per model label 1 (is), 0 (is not); labels not named are unknown."""
+
+    text: str
+    targets: Mapping[str, int]
+
+    @classmethod
+    def from_labels(cls, text: str, *, positive: Iterable[str] = (),
+                    negative: Iterable[str] = ()) -> Example:
+        """Targets for the taxonomy labels given; the "offensive" head follows its parts."""
+        targets: dict[str, int] = {}
+        for label in negative:
+            if label in MODEL_TAXONOMY:
+                targets[label] = 0
+        for label in positive:  # a label both confirmed and denied counts as confirmed
+            if label in MODEL_TAXONOMY:
+                targets[label] = 1
+        parts = {k: v for k, v in targets.items() if k in _OFFENSIVE_PARTS}
+        if any(parts.values()):
+            targets[OFFENSIVE] = 1
+        elif parts:
+            targets[OFFENSIVE] = 0
+        return cls(text, targets)
+
+    def row(self) -> list[int]:
+        """Targets in MODEL_LABELS order, -1 where unknown (the head skips the row)."""
+        return [self.targets.get(head, -1) for head in MODEL_LABELS]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A trained candidate: where it is, its version and what it was trained on."""
+
+    path: Path
+    version: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _sampled(text: str, fraction: float) -> bool:
+    """A deterministic pseudo-random share of the base rows (tests train on a small one)."""
+    if fraction >= 1.0:
+        return True
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") < fraction * 2**32
+
+
+def _require(datasets: Path) -> None:
+    needed = [datasets / "davidson2017" / "raw" / "labeled_data.csv",
+              datasets / "davidson2017" / "split_index.csv",
+              datasets / "pii-wnut17" / "train.jsonl",
+              datasets / "pii-presidio-synth" / "synth_dataset_v2.jsonl"]
+    missing = [str(p) for p in needed if not p.is_file()]
+    if missing:
+        raise BaseDataMissing(f"base training data not found: {', '.join(missing)}")
+
+
+def train_candidate(
+    out_dir: Path,
+    examples: Sequence[Example],
+    *,
+    datasets: Path = text_model.DEFAULT_DATASETS,
+    base_fraction: float = 1.0,
+    weight: float = FEEDBACK_WEIGHT,
+    seed_corpus: Path | None = None,
+) -> Candidate:
+    """Train the shipped recipe on its licensed base data plus `examples` into `out_dir`.
+
+    A fifth of the examples (by text hash, as for the seed corpus) joins the calibration set.
+    Readable feature names come from the base data only, so no moderated comment is written
+    out as text: the examples enter the model only as hashed-feature weights.
+    """
+    _require(datasets)
+    seed_path = seed_corpus or text_model.DATA_DIR / "seed_corpus.jsonl"
+    train_rows: list[tuple[str, list[int], float]] = []
+    dev_rows: list[tuple[str, list[int]]] = []
+    for text, y in text_model._davidson(datasets, "train"):  # noqa: SLF001  (same recipe)
+        if _sampled(text, base_fraction):
+            train_rows.append((text, y, 1.0))
+    for text, y in text_model._neutral(datasets):  # noqa: SLF001
+        if text_model._is_dev(text):  # noqa: SLF001
+            dev_rows.append((text, y))
+        elif _sampled(text, base_fraction):
+            train_rows.append((text, y, 1.0))
+    for text, y in text_model._seed(seed_path):  # noqa: SLF001
+        if text_model._is_dev(text):  # noqa: SLF001
+            dev_rows.append((text, y))
+        else:
+            train_rows.append((text, y, 8.0))
+    dev_rows += [(t, y) for t, y in text_model._davidson(datasets, "val")  # noqa: SLF001
+                 if _sampled(t, base_fraction)]
+    n_base = len(train_rows)
+    n_feedback_dev = 0
+    for ex in examples:
+        if text_model._is_dev(ex.text):  # noqa: SLF001
+            dev_rows.append((ex.text, ex.row()))
+            n_feedback_dev += 1
+        else:
+            train_rows.append((ex.text, ex.row(), weight))
+
+    texts = [text_model.model_text(t) for t, _, _ in train_rows]
+    counts = text_model._vectorizer().transform(texts)  # noqa: SLF001
+    df = np.bincount(counts.indices, minlength=text_model.N_FEATURES)
+    keep = np.flatnonzero(df >= 2).astype(np.int32)
+    idf = (np.log((1 + counts.shape[0]) / (1 + df[keep])) + 1.0).astype(np.float32)
+    shell = TextModel(index=keep, idf=idf,
+                      coef=np.zeros((len(keep), len(MODEL_LABELS)), dtype=np.float32),
+                      intercept=np.zeros(len(MODEL_LABELS)),
+                      platt=np.ones((len(MODEL_LABELS), 2)), thresholds={}, feature_names={},
+                      version="candidate")
+    x_train = shell.features(texts)
+    x_dev = shell.features([text_model.model_text(t) for t, _ in dev_rows])
+    y_train = np.array([y for _, y, _ in train_rows])
+    y_dev = np.array([y for _, y in dev_rows])
+    w_train = np.array([w for _, _, w in train_rows])
+    coef = np.zeros((len(keep), len(MODEL_LABELS)), dtype=np.float32)
+    intercept = np.zeros(len(MODEL_LABELS))
+    platt = np.zeros((len(MODEL_LABELS), 2))
+    thresholds: dict[str, float] = {}
+    for h, head in enumerate(MODEL_LABELS):
+        rows = y_train[:, h] >= 0
+        # the shipped recipe's hyper-parameters, so a candidate differs only by its data
+        lr = LogisticRegression(C=8.0, class_weight="balanced", max_iter=2000, solver="liblinear")
+        lr.fit(x_train[rows], y_train[rows, h], sample_weight=w_train[rows])
+        coef[:, h] = lr.coef_[0]
+        intercept[h] = lr.intercept_[0]
+        mask = y_dev[:, h] >= 0
+        raw = np.asarray(x_dev[mask] @ lr.coef_[0]).ravel() + lr.intercept_[0]
+        a, b = text_model._fit_platt(raw, y_dev[mask, h])  # noqa: SLF001
+        platt[h] = (a, b)
+        thresholds[head] = text_model._best_threshold(  # noqa: SLF001
+            1 / (1 + np.exp(-(raw * a + b))), y_dev[mask, h])
+    names = text_model._top_feature_names(texts[:n_base], keep, coef)  # noqa: SLF001
+    out_dir.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out_dir / "model.npz", index=keep, idf=idf,
+                        coef=coef.astype(np.float16), intercept=intercept, platt=platt)
+    meta: dict[str, Any] = {
+        "labels": list(MODEL_LABELS), "n_features": text_model.N_FEATURES,
+        "features": "hashed word 1-2-grams of the normalised text, log tf x idf, L2",
+        "thresholds": thresholds,
+        "sources": {"base": "davidson2017 + pii-wnut17 + pii-presidio-synth + seed_corpus",
+                    "seed_corpus": hashlib.sha256(seed_path.read_bytes()).hexdigest()},
+        "licences": {k: v for k, v in text_model.LICENCES.items() if v["shipped"] == "yes"},
+        "train_rows": len(train_rows), "dev_rows": len(dev_rows),
+        "base_fraction": base_fraction,
+        "feedback_rows": {"train": len(examples) - n_feedback_dev, "calibration": n_feedback_dev},
+        "feature_names": {str(k): v for k, v in sorted(names.items())},
+    }
+    (out_dir / "model.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n",
+                                        encoding="utf-8")
+    version = text_model.artefact_version(out_dir)
+    log.info("trained candidate %s on %d rows (%d from feedback)", version, len(train_rows),
+             len(examples) - n_feedback_dev)
+    return Candidate(out_dir, version, {k: meta[k] for k in (
+        "train_rows", "dev_rows", "base_fraction", "feedback_rows", "thresholds")})
+
+
+def policy_from_dir(
+    model_dir: Path,
+    *,
+    names: Sequence[ProtectedName] = (),
+    sensitivity: float = 0.5,
+    thresholds: Mapping[Label, float] | None = None,
+) -> PolicyClassifier:
+    """The "policy" classifier serving the model in `model_dir` (raises model.ModelError)."""
+    if not 0.0 <= sensitivity <= 1.0:
+        raise ClassifierConfigError(f"sensitivity: {sensitivity} is not between 0 and 1")
+    for label, value in (thresholds or {}).items():
+        if not 0.0 < value < 1.0:
+            raise ClassifierConfigError(f"thresholds.{label}: {value} is not between 0 and 1")
+    return PolicyClassifier(names, sensitivity=sensitivity, thresholds=thresholds,
+                            model=text_model.load(model_dir))
+
+
+def _f1(tp: int, fp: int, fn: int) -> float:
+    # no positives and none predicted is a perfect score, not an undefined one: a slice of
+    # dismissals only is judged on whether the model stays quiet
+    return 1.0 if tp + fp + fn == 0 else 2 * tp / (2 * tp + fp + fn)
+
+
+def evaluate_examples(classifier: Classifier, examples: Sequence[Example],
+                      *, batch: int = 512) -> dict[str, dict[str, float | int]]:
+    """Per taxonomy label: F1, precision, recall, positives and rows that carry the label."""
+    verdicts: list[Verdict] = []
+    for start in range(0, len(examples), batch):
+        verdicts += classifier.classify([e.text for e in examples[start:start + batch]])
+    out: dict[str, dict[str, float | int]] = {}
+    for label in MODEL_TAXONOMY:
+        tp = fp = fn = n = 0
+        for ex, verdict in zip(examples, verdicts, strict=True):
+            want = ex.targets.get(label)
+            if want is None:
+                continue
+            n += 1
+            got = label in {lab.value for lab in verdict.labels}
+            tp += got and want == 1
+            fp += got and want == 0
+            fn += (not got) and want == 1
+        if n:
+            out[label] = {"f1": round(_f1(tp, fp, fn), 4),
+                          "precision": round(tp / (tp + fp), 4) if tp + fp else 0.0,
+                          "recall": round(tp / (tp + fn), 4) if tp + fn else 0.0,
+                          "positives": tp + fn, "rows": n}
+    return out
+
+
+def _read_test(path: Path) -> tuple[list[str], list[int]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return [r["text"] for r in rows], [int(r["label"]) for r in rows]
+
+
+def public_sets(datasets: Path) -> tuple[dict[str, Path], list[str]]:
+    """The public test splits present under `datasets`, and a note for each one absent."""
+    found: dict[str, Path] = {}
+    notes: list[str] = []
+    for name in PUBLIC_TASKS:
+        path = datasets / name / "test.csv"
+        if path.is_file():
+            found[name] = path
+        else:
+            notes.append(f"public test set {name} not found at {path}; skipped")
+    return found, notes
+
+
+def evaluate_public(classifier: Classifier, sets: Mapping[str, Path],
+                    *, batch: int = 1024) -> dict[str, dict[str, float | int]]:
+    """Macro-F1 (both classes, as TweetEval reports it) on each public test split."""
+    out: dict[str, dict[str, float | int]] = {}
+    for name, path in sets.items():
+        texts, gold = _read_test(path)
+        positive = PUBLIC_TASKS[name]
+        pred: list[int] = []
+        for start in range(0, len(texts), batch):
+            pred += [int(bool(positive & set(v.labels)))
+                     for v in classifier.classify(texts[start:start + batch])]
+        out[name] = {"macro_f1": round(float(f1_score(gold, pred, average="macro")), 4),
+                     "n": len(texts)}
+    return out
