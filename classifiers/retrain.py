@@ -122,32 +122,32 @@ def train_candidate(
     seed_path = seed_corpus or text_model.DATA_DIR / "seed_corpus.jsonl"
     train_rows: list[tuple[str, list[int], float]] = []
     dev_rows: list[tuple[str, list[int]]] = []
-    for text, y in text_model._davidson(datasets, "train"):  # noqa: SLF001  (same recipe)
+    for text, y in text_model._davidson(datasets, "train"):  # the shipped recipe
         if _sampled(text, base_fraction):
             train_rows.append((text, y, 1.0))
-    for text, y in text_model._neutral(datasets):  # noqa: SLF001
-        if text_model._is_dev(text):  # noqa: SLF001
+    for text, y in text_model._neutral(datasets):
+        if text_model._is_dev(text):
             dev_rows.append((text, y))
         elif _sampled(text, base_fraction):
             train_rows.append((text, y, 1.0))
-    for text, y in text_model._seed(seed_path):  # noqa: SLF001
-        if text_model._is_dev(text):  # noqa: SLF001
+    for text, y in text_model._seed(seed_path):
+        if text_model._is_dev(text):
             dev_rows.append((text, y))
         else:
             train_rows.append((text, y, 8.0))
-    dev_rows += [(t, y) for t, y in text_model._davidson(datasets, "val")  # noqa: SLF001
+    dev_rows += [(t, y) for t, y in text_model._davidson(datasets, "val")
                  if _sampled(t, base_fraction)]
     n_base = len(train_rows)
     n_feedback_dev = 0
     for ex in examples:
-        if text_model._is_dev(ex.text):  # noqa: SLF001
+        if text_model._is_dev(ex.text):
             dev_rows.append((ex.text, ex.row()))
             n_feedback_dev += 1
         else:
             train_rows.append((ex.text, ex.row(), weight))
 
     texts = [text_model.model_text(t) for t, _, _ in train_rows]
-    counts = text_model._vectorizer().transform(texts)  # noqa: SLF001
+    counts = text_model._vectorizer().transform(texts)
     df = np.bincount(counts.indices, minlength=text_model.N_FEATURES)
     keep = np.flatnonzero(df >= 2).astype(np.int32)
     idf = (np.log((1 + counts.shape[0]) / (1 + df[keep])) + 1.0).astype(np.float32)
@@ -174,11 +174,11 @@ def train_candidate(
         intercept[h] = lr.intercept_[0]
         mask = y_dev[:, h] >= 0
         raw = np.asarray(x_dev[mask] @ lr.coef_[0]).ravel() + lr.intercept_[0]
-        a, b = text_model._fit_platt(raw, y_dev[mask, h])  # noqa: SLF001
+        a, b = text_model._fit_platt(raw, y_dev[mask, h])
         platt[h] = (a, b)
-        thresholds[head] = text_model._best_threshold(  # noqa: SLF001
+        thresholds[head] = text_model._best_threshold(
             1 / (1 + np.exp(-(raw * a + b))), y_dev[mask, h])
-    names = text_model._top_feature_names(texts[:n_base], keep, coef)  # noqa: SLF001
+    names = text_model._top_feature_names(texts[:n_base], keep, coef)
     out_dir.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out_dir / "model.npz", index=keep, idf=idf,
                         coef=coef.astype(np.float16), intercept=intercept, platt=platt)
@@ -227,12 +227,14 @@ def _f1(tp: int, fp: int, fn: int) -> float:
 
 
 def evaluate_examples(classifier: Classifier, examples: Sequence[Example],
-                      *, batch: int = 512) -> dict[str, dict[str, float | int]]:
-    """Per taxonomy label: F1, precision, recall, positives and rows that carry the label."""
+                      *, batch: int = 512) -> dict[str, dict[str, float | int | str]]:
+    """Per taxonomy label with rows that speak to it: F1, precision, recall, true-negative
+    rate, and `score`, the figure to compare: F1, or the true-negative rate when the rows
+    hold no positive (F1 is then 0 or 1 whatever the model does on the negatives)."""
     verdicts: list[Verdict] = []
     for start in range(0, len(examples), batch):
         verdicts += classifier.classify([e.text for e in examples[start:start + batch]])
-    out: dict[str, dict[str, float | int]] = {}
+    out: dict[str, dict[str, float | int | str]] = {}
     for label in MODEL_TAXONOMY:
         tp = fp = fn = n = 0
         for ex, verdict in zip(examples, verdicts, strict=True):
@@ -245,10 +247,15 @@ def evaluate_examples(classifier: Classifier, examples: Sequence[Example],
             fp += got and want == 0
             fn += (not got) and want == 1
         if n:
-            out[label] = {"f1": round(_f1(tp, fp, fn), 4),
+            negatives = n - tp - fn
+            f1 = round(_f1(tp, fp, fn), 4)
+            tnr = round(1 - fp / negatives, 4) if negatives else 1.0
+            out[label] = {"f1": f1, "tnr": tnr,
                           "precision": round(tp / (tp + fp), 4) if tp + fp else 0.0,
                           "recall": round(tp / (tp + fn), 4) if tp + fn else 0.0,
-                          "positives": tp + fn, "rows": n}
+                          "positives": tp + fn, "rows": n,
+                          "metric": "f1" if tp + fn else "tnr",
+                          "score": f1 if tp + fn else tnr}
     return out
 
 

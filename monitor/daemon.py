@@ -12,7 +12,7 @@ from types import FrameType
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from monitor import deadlines, notify, outbox
+from monitor import deadlines, notify, outbox, retrain
 from monitor.db import transaction
 from monitor.digest import job as digest_job
 from monitor.digest.deliver import DigestSender
@@ -51,7 +51,12 @@ class Daemon:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
             timezone="UTC",
         )
-        self.extra_jobs = [deadlines.register, maintenance.register, *(extra_jobs or [])]
+        self.extra_jobs = [
+            deadlines.register,
+            maintenance.register,
+            retrain.register,
+            *(extra_jobs or []),
+        ]
         if runtime.settings.digest.enabled:
             self.extra_jobs.append(digest_job.register)
 

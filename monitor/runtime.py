@@ -88,10 +88,24 @@ class Runtime:
             self._classifier = self._build_classifier()
 
     def _build_classifier(self) -> Classifier:
+        # Imported here: keeps scikit-learn out of the start-up of CLI commands that never
+        # classify.
+        from monitor import retrain
+
         with self.factory() as session:
             names = load_names(session)
+            try:
+                model_dir = retrain.active_model_path(session, self.settings.data_dir)
+            except retrain.ModelFilesMissing as exc:
+                log.error("%s; serving the packaged model", exc)
+                model_dir = None
         cfg = self.settings.classifier
         thresholds = {Label(k): v for k, v in cfg.thresholds.items()}
+        if model_dir is not None and cfg.name == "policy":
+            from classifiers.retrain import policy_from_dir
+
+            return policy_from_dir(model_dir, names=names, sensitivity=cfg.sensitivity,
+                                   thresholds=thresholds or None)
         return classifier_registry.build(
             cfg.name, names=names, sensitivity=cfg.sensitivity, thresholds=thresholds or None
         )

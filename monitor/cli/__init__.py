@@ -20,6 +20,7 @@ from monitor.cli import (
     evidence_cmds,
     names_cmds,
     queue_cmds,
+    retrain_cmds,
     users_cmds,
 )
 from monitor.cli import model as model_cmds
@@ -40,6 +41,7 @@ app.add_typer(channel_cmds.app, name="channels", help="Channel health and creden
 app.add_typer(names_cmds.app, name="names", help="The register of protected names.")
 
 app.command("classify")(model_cmds.classify_command)
+retrain_cmds.register(model_cmds.model_app)
 app.add_typer(model_cmds.model_app, name="model", help="Train and evaluate the classifier.")
 app.add_typer(digest_cmds.app, name="digest", help="The weekly management digest.")
 app.add_typer(users_cmds.app, name="users", help="Web accounts and roles.")
