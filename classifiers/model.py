@@ -11,14 +11,17 @@ import functools
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise, repeat
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
+from sklearn.feature_extraction import FeatureHasher
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils import murmurhash3_32
@@ -80,6 +83,27 @@ def _vectorizer() -> HashingVectorizer:
                              dtype=np.float32)
 
 
+_WORDS = re.compile(_TOKEN_PATTERN)
+#: the hasher inside `_vectorizer()`, fed (n-gram, 1) pairs directly
+_HASHER = FeatureHasher(n_features=N_FEATURES, input_type="pair", alternate_sign=False,
+                        dtype=np.float32)
+
+
+def _grams(text: str) -> list[str]:
+    """Word 1- and 2-grams, exactly as `_vectorizer()`'s analyzer makes them."""
+    words: list[str] = _WORDS.findall(text)
+    return words + list(map(" ".join, pairwise(words)))
+
+
+def _hashed_counts(joined: Sequence[str]) -> sparse.csr_matrix:
+    """The same matrix as `_vectorizer().transform(joined)`, a third faster on tweets.
+
+    (HashingVectorizer's per-text analyzer and per-n-gram tuples are the slow part; the
+    hashing itself is the same `FeatureHasher` call.)
+    """
+    return sparse.csr_matrix(_HASHER.transform(zip(_grams(t), repeat(1)) for t in joined))
+
+
 @dataclass(frozen=True)
 class TextModel:
     """The loaded model: idf weights, per-head coefficients and Platt parameters."""
@@ -103,7 +127,9 @@ class TextModel:
 
     def features(self, joined: Sequence[str]) -> sparse.csr_matrix:
         """Rows of log-tf x idf over the kept features, L2-normalised."""
-        x = _vectorizer().transform(joined)
+        if not joined:
+            return sparse.csr_matrix((0, len(self.index)), dtype=np.float64)
+        x = _hashed_counts(joined)
         cols = self._position[x.indices]
         keep = cols >= 0
         counts = np.add.reduceat(keep, x.indptr[:-1]) if x.nnz else np.zeros(x.shape[0], int)
@@ -133,11 +159,16 @@ class TextModel:
 
     def explain(self, x: sparse.csr_matrix, head: int, k: int = 3) -> list[str]:
         """The n-grams that pushed head `head` up most for one row made by `features`."""
-        contrib = x.data * self.coef[x.indices, head]
+        return self.explain_row(x.data, x.indices, head, k)
+
+    def explain_row(self, data: npt.NDArray[np.floating[Any]], indices: npt.NDArray[np.int32],
+                    head: int, k: int = 3) -> list[str]:
+        """Like `explain`, for one row's CSR `data` and `indices` (no costly row slicing)."""
+        contrib = data * self.coef[indices, head]
         order = np.argsort(-contrib)[:k]
         out = []
         for i in order:
-            fid = int(self.index[x.indices[i]])
+            fid = int(self.index[indices[i]])
             if contrib[i] > 0 and fid in self.feature_names:
                 out.append(self.feature_names[fid])
         return out

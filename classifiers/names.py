@@ -15,6 +15,7 @@ import ahocorasick
 from rapidfuzz.distance import Levenshtein
 
 from classifiers.base import ProtectedName
+from classifiers.normalise import fold_case
 
 ROSTER_COLUMNS = ("first_name", "last_name", "role", "aliases")
 _REQUIRED = ("first_name", "last_name")
@@ -93,6 +94,13 @@ COMMON_WORD_NAMES: frozenset[str] = frozenset([
 
 _WORD_CHAR = re.compile(r"[^\W_]")
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+#: `_TOKEN` for ASCII text, where `[^\W\d_]` is exactly `[A-Za-z]` (ranges test faster)
+_TOKEN_ASCII = re.compile(r"[A-Za-z]+(?:['\-][A-Za-z]+)*")
+#: the `_TOKEN_ASCII` words that start with a capital (a word starts where no letter, or no
+#: letter and joiner, comes before it)
+_CAPITALISED_TOKEN_ASCII = re.compile(
+    r"[A-Z](?<![A-Za-z].)(?<![A-Za-z]['\-].)[A-Za-z]*(?:['\-][A-Za-z]+)*"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,15 +186,26 @@ class NameRegister:
     def _fuzzy(self, text: str, low: str, covered: Sequence[tuple[int, int]]) -> list[NameHit]:
         """Adjacent word pairs where one part is exact and the other is one or two edits away."""
         out: list[NameHit] = []
-        if self._exact_parts.isdisjoint(_TOKEN.findall(low)):
-            return out  # no word is an exact first name or surname, so no pair can match
-        tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(low)]
+        if low.isascii():
+            # only capitalised words can pair up, and the regex skips to capitals in C
+            capitalised = map(str.lower, _CAPITALISED_TOKEN_ASCII.findall(text))
+            if self._exact_parts.isdisjoint(capitalised):
+                return out  # no capitalised word is an exact first name or surname
+            token = _TOKEN_ASCII
+        else:
+            token = _TOKEN
+            if self._exact_parts.isdisjoint(token.findall(low)):
+                return out  # no word is an exact first name or surname, so no pair can match
+        tokens = [(m.start(), m.end(), m.group()) for m in token.finditer(low)]
+        by_first, by_last = self._by_first, self._by_last
         for (s1, _e1, w1), (s2, e2, w2) in itertools.pairwise(tokens):
+            w2 = w2.removesuffix("'s")
+            if w1 not in by_first and w2 not in by_last:
+                continue  # cheapest test first: one part must be an exact registered name
             if any(s < e2 and s1 < e for s, e in covered):
                 continue
             if not text[s1].isupper() or not text[s2].isupper():
                 continue  # misspelt matches need name-like capitals to stay precise
-            w2 = w2.removesuffix("'s")
             for last, person in self._by_first.get(w1, ()):
                 if _close(w2, last):
                     out.append(NameHit(s1, e2, person, "protected name (misspelt surname)"))
@@ -249,9 +268,27 @@ _CHILD_HINT = re.compile(
 )
 
 
+_SCHOOL_WORDS = ("School", "Academy", "Primary", "Secondary", "High", "College", "Nursery")
+#: a digit after the end of "y", "yr", "year", "age(d)", "class", "form" or before "yo",
+#: "years old" and the like ("yr 5", "age 9", "5yo", "form 2", "class 4"); lower-case text
+_CHILD_DIGIT = re.compile(
+    r"\d(?:(?<=y\d)|(?<=yr\d)|(?<=ear\d)|(?<=age\d)|(?<=ged\d)|(?<=ass\d)"
+    r"|(?<=y\s\d)|(?<=yr\s\d)|(?<=ear\s\d)|(?<=age\s\d)|(?<=ged\s\d)|(?<=ass\s\d)"
+    r"|(?<=orm\s\d)|\s?y(?:o|/o|ears? old|rs? old))"
+)
+
+
+def _child_context_possible(text: str) -> bool:
+    """False only when `_CHILD_CONTEXT` cannot match (a cheap necessary condition)."""
+    low = fold_case(text)
+    return ("reception" in low or "lass" in low or any(w in text for w in _SCHOOL_WORDS)
+            or _CHILD_DIGIT.search(low) is not None)
+
+
 def unregistered_names_with_child_context(text: str) -> list[tuple[int, int, str]]:
     """Full names (not titled staff) that stand with a child's age, year group, class or school."""
-    if not _CHILD_HINT.search(text) or not _CHILD_CONTEXT.search(text):
+    if (not _child_context_possible(text) or not _CHILD_HINT.search(text)
+            or not _CHILD_CONTEXT.search(text)):
         return []
     out: list[tuple[int, int, str]] = []
     for m in _FULL_NAME.finditer(text):

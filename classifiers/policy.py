@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections.abc import Mapping, Sequence
 
-import numpy as np
-import numpy.typing as npt
 from scipy import sparse
 
 from classifiers.base import Classifier, Label, ProtectedName, Verdict, make_verdict
@@ -15,6 +14,13 @@ from classifiers.rules import LexicalHits, RulesClassifier, identifying_hits, le
 
 #: the labels the model scores (identifying comes from the rules and the names register only)
 _MODEL_TAXONOMY = tuple(Label(h) for h in MODEL_LABELS if h != OFFENSIVE)
+#: (label, head name) pairs, so the per-text loops do not look up enum values
+_MODEL_HEADS = tuple((label, label.value) for label in _MODEL_TAXONOMY)
+_SCORE_LABELS = tuple(Label)
+#: picks each label's head from a row of rounded scores with 0.0 appended (for identifying)
+_SCORE_PICK = operator.itemgetter(*(MODEL_LABELS.index(label.value) if label.value in MODEL_LABELS
+                                    else len(MODEL_LABELS) for label in _SCORE_LABELS))
+_FOURS = (4,) * len(MODEL_LABELS)
 _OFFENSIVE_LABELS = frozenset({Label.ABUSE, Label.HATE, Label.PROFANITY, Label.SEXUAL,
                                Label.THREAT})
 #: a rule hit is near-certain, but not quite: the score stays comparable with the model's
@@ -77,22 +83,24 @@ class PolicyClassifier:
             return []
         lex = [lexical_hits(t) for t in texts]
         x = self.model.features([" ".join(h.joined) for h in lex])
-        probs = self.model.predict_features(x)
+        # plain floats once per batch: indexing numpy rows text by text costs more than the rules
+        probs: list[list[float]] = self.model.predict_features(x).tolist()
         cuts = self.thresholds()
         version = self.version
         return [self._combine(text, hits, row, (x, i), cuts, version)
                 for i, (text, hits, row) in enumerate(zip(texts, lex, probs, strict=True))]
 
-    def _combine(self, text: str, lex: LexicalHits, row: npt.NDArray[np.float64],
+    def _combine(self, text: str, lex: LexicalHits, row: Sequence[float],
                  batch_row: tuple[sparse.csr_matrix, int], cuts: Mapping[str, float],
                  version: str) -> Verdict:
         ident = identifying_hits(text, self.rules.register)
-        labels = set(lex.labels | ident.labels)
-        p = {head: float(row[i]) for i, head in enumerate(MODEL_LABELS)}
+        ruled = lex.labels | ident.labels
+        labels = set(ruled)
+        p = dict(zip(MODEL_LABELS, row, strict=True))
         reasons = [*lex.reasons, *ident.reasons]
         model_labels: list[Label] = []
-        for label in _MODEL_TAXONOMY:
-            if p[label.value] >= cuts[label.value] and label not in labels:
+        for label, head in _MODEL_HEADS:
+            if p[head] >= cuts[head] and label not in labels:
                 if label is Label.THREAT and lex.idiom:
                     continue  # "killed it", "I'm dying": idioms, not violence
                 model_labels.append(label)
@@ -101,19 +109,20 @@ class PolicyClassifier:
             model_labels.append(Label.ABUSE if p["abuse"] >= p["profanity"] else Label.PROFANITY)
         for label in model_labels:
             labels.add(label)
-            # slicing a sparse row is costly, so only flagged texts pay for an explanation
+            # only flagged texts pay for an explanation, read straight from the batch's arrays
             x, i = batch_row
-            feats = self.model.explain(x[i], MODEL_LABELS.index(label.value))
+            lo, hi = x.indptr[i], x.indptr[i + 1]
+            feats = self.model.explain_row(x.data[lo:hi], x.indices[lo:hi],
+                                           MODEL_LABELS.index(label.value))
             shown = ", ".join(repr(f) for f in feats) or "no single strong word"
             reasons.append(f"model: {label.value} {p[label.value]:.2f} (features: {shown})")
         if Label.ABUSE in labels:
             labels.discard(Label.PROFANITY)  # swearing aimed at someone is abuse
-        scores: dict[Label, float] = {}
-        for label in Label:
-            score = p.get(label.value, 0.0)
-            if label in lex.labels or label in ident.labels:
-                score = max(score, RULE_SCORE)
-            scores[label] = round(score, 4)
+        # every label in taxonomy order: the model's score (0 for identifying), rounded
+        scores = dict(zip(_SCORE_LABELS, _SCORE_PICK([*map(round, row, _FOURS), 0.0]),
+                          strict=True))
+        for label in ruled:
+            scores[label] = round(max(p.get(label.value, 0.0), RULE_SCORE), 4)
         return make_verdict(sorted(labels), scores, spans=ident.spans, reasons=reasons,
                             model_version=version)
 

@@ -140,6 +140,10 @@ def canonical(token: str) -> str:
     return token
 
 
+#: words repeat across texts, so their canonical spelling is looked up once per process
+_canonical_cached = functools.lru_cache(maxsize=1 << 16)(canonical)
+
+
 @dataclass(slots=True)
 class LexicalHits:
     """What the rules found in one text: labels, reasons, spans, and the normalised words."""
@@ -193,7 +197,9 @@ def _search_gated(gated: _Gated, joined: str, words: frozenset[str]) -> re.Match
 def _lexical_window(text: str, hits: LexicalHits) -> None:
     low = normalise(text)
     written = tokens(low)
-    toks = [canonical(t) for t in written] if _NEEDS_CANONICAL.search(low) else written
+    toks = list(map(_canonical_cached, written))
+    if toks != written and not _NEEDS_CANONICAL.search(low):
+        toks = written  # a digit run such as "333" is not a stretched word
     joined = " ".join(toks)
     if _has_safe_hint(joined) and _SAFE.search(joined):
         joined = _SAFE.sub(lambda m: "_" * len(m.group()), joined)
@@ -259,7 +265,11 @@ _SAFE_HINTS = ("dick", "cock", "puss", "tit", "bum", "hoe", "ass", "ball", "bloo
 
 
 def _has_safe_hint(joined: str) -> bool:
-    return any(h in joined for h in _SAFE_HINTS)
+    # spelt out: a generator over `_SAFE_HINTS` costs more than the substring tests themselves
+    return ("dick" in joined or "cock" in joined or "puss" in joined or "tit" in joined
+            or "bum" in joined or "hoe" in joined or "ass" in joined or "ball" in joined
+            or "bloody" in joined or "ash" in joined or "sex" in joined or "homo" in joined
+            or "black" in joined or "negro" in joined or "queer" in joined)
 
 
 def _targeted(words: Sequence[str], i: int) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from classifiers.base import Label, ProtectedName
@@ -106,7 +108,7 @@ def test_five_thousand_names_build_and_match() -> None:
     assert hits[0].name == roster[4321]
 
 
-def test_roster_parsing_and_errors(tmp_path) -> None:
+def test_roster_parsing_and_errors(tmp_path: Path) -> None:
     good = tmp_path / "r.csv"
     good.write_text("first_name,last_name,role,aliases\nJacob,O'Connor,pupil,Jake;JJ\n")
     names = parse_roster(good)
