@@ -27,9 +27,14 @@ import yaml
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.loader import load
 from connectors.base import Action
 from connectors.registry import secret_env_name
+from monitor.daemon import Daemon
+from monitor.db import transaction
 from monitor.models import Channel, ChannelState, Item, utcnow
+from monitor.poller import PollResult
+from monitor.runtime import Runtime, build_runtime
 from tests.emulators import graph
 from tests.emulators import x as xemu
 from tests.emulators.reddit import RedditEmulator
@@ -263,8 +268,8 @@ def rigs() -> Iterator[dict[str, Rig]]:
     """All four platforms, each on its own emulator."""
     started: dict[str, Rig] = {}
     try:
-        for name, rig in RIGS.items():
-            started[name] = rig()
+        for name, kind in RIGS.items():
+            started[name] = kind()
         yield started
     finally:
         for rig in started.values():
@@ -304,7 +309,7 @@ def write_config(
 
 def make_due(factory: sessionmaker[Session], name: str) -> None:
     """Move a channel's next poll into the past (time passing, without sleeping)."""
-    with factory.begin() as session:
+    with transaction(factory) as session:
         channel_id = session.execute(select(Channel.id).where(Channel.name == name)).scalar_one()
         session.execute(
             update(ChannelState)
@@ -350,7 +355,7 @@ class DaemonProcess:
         """Start the daemon with `config` and extra environment variables."""
         full = {**os.environ, **env}
         full.pop("SOCMON_CONFIG", None)
-        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        proc = subprocess.Popen(
             [sys.executable, "-m", "monitor", "run", "--config", str(config)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -367,9 +372,11 @@ class DaemonProcess:
             self._queue.put(line)
         self._queue.put(None)
 
-    def wait_for(self, pattern: str, *, timeout: float = 60.0) -> re.Match[str]:
-        """Block until a log line matches `pattern`; fail with the log's tail otherwise."""
-        regex = re.compile(pattern)
+    def wait_for(
+        self, pattern: str, *, timeout: float = 30.0, fail_on: str = r"failed unexpectedly"
+    ) -> re.Match[str]:
+        """Block until a log line matches `pattern`; fail at once on a line matching `fail_on`."""
+        regex, bad = re.compile(pattern), re.compile(fail_on)
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
@@ -380,9 +387,26 @@ class DaemonProcess:
             if line is None:
                 raise AssertionError(self._tail(f"daemon exited before logging {pattern!r}"))
             self.lines.append(line)
+            if bad.search(line):
+                self._drain(timeout=5.0)
+                raise AssertionError(self._tail(f"the daemon logged {line.strip()!r}"))
             found = regex.search(line)
             if found is not None:
                 return found
+
+    def _drain(self, *, timeout: float) -> None:
+        """Collect what the daemon logs next (a traceback), for the failure message."""
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                line = self._queue.get(timeout=remaining)
+            except queue.Empty:
+                return
+            if line is None:
+                return
+            self.lines.append(line)
+            if line.startswith("sqlalchemy.exc.") or re.match(r"^\w+(\.\w+)*Error: ", line):
+                return
 
     def terminate(self, *, timeout: float = 60.0) -> int:
         """SIGTERM, wait for the exit, collect the rest of the log; returns the exit code."""
@@ -405,4 +429,43 @@ class DaemonProcess:
         return "".join(self.lines)
 
     def _tail(self, message: str) -> str:
-        return message + ":\n" + "".join(self.lines[-40:])
+        # Errors first (a traceback can push them out of the tail), then the last lines.
+        errors = [line for line in self.lines if " ERROR " in line or " WARNING " in line]
+        return message + ":\n" + "".join(errors[:20]) + "...\n" + "".join(self.lines[-40:])
+
+
+@dataclass
+class Stack:
+    """The monitor in this process: config file, runtime and daemon (its jobs not started)."""
+
+    rigs: dict[str, Rig]
+    config: Path
+    env: dict[str, str]
+    runtime: Runtime
+    daemon: Daemon
+
+    @property
+    def factory(self) -> sessionmaker[Session]:
+        """Sessions on the test database."""
+        return self.runtime.factory
+
+    def poll(self, name: str) -> PollResult:
+        """One scheduled poll job of one channel, as the daemon runs it."""
+        result = self.daemon.poll(name)
+        assert result is not None, f"poll of {name} failed unexpectedly"
+        return result
+
+
+@pytest.fixture
+def stack(database_url: str, tmp_path: Path, rigs: dict[str, Rig]) -> Iterator[Stack]:
+    """All four channels on their emulators, behind an in-process daemon."""
+    config = write_config(
+        tmp_path / "socmon.yaml", database_url=database_url, data_dir=tmp_path / "data",
+        rigs=rigs,
+    )
+    env = secrets_env(rigs)
+    runtime = build_runtime(load(config), env=env)
+    try:
+        yield Stack(rigs=rigs, config=config, env=env, runtime=runtime, daemon=Daemon(runtime))
+    finally:
+        runtime.close()
