@@ -13,6 +13,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from monitor.models import AuditEvent, AuditHead, utcnow
+from monitor.sqlutil import insert_ignoring_conflicts
 
 GENESIS = "0" * 64
 
@@ -56,16 +57,16 @@ def event_hash(
 
 
 def _lock_head(session: Session) -> AuditHead:
-    # FOR UPDATE serialises appenders on PostgreSQL; on SQLite the writer already holds the
-    # database lock (BEGIN IMMEDIATE), so the chain cannot fork either way.
-    head = session.execute(
+    # The head row normally exists (migration 0004); creating it "if absent" must not race
+    # when the first writers of a fresh database start together, hence ON CONFLICT DO NOTHING.
+    # FOR UPDATE then serialises appenders on PostgreSQL; on SQLite the writer already holds
+    # the database lock (BEGIN IMMEDIATE), so the chain cannot fork either way.
+    session.execute(
+        insert_ignoring_conflicts(session, AuditHead, ["id"]).values(id=1, seq=0, hash=GENESIS)
+    )
+    return session.execute(
         select(AuditHead).where(AuditHead.id == 1).with_for_update()
-    ).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        session.add(head)
-        session.flush()
-    return head
+    ).scalar_one()
 
 
 @dataclass(frozen=True, slots=True)
