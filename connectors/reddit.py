@@ -749,8 +749,26 @@ class RedditConnector:
 
     # ------------------------------------------------------------------ plumbing
 
+    def _wait_pending(self) -> float:
+        """Seconds prawcore would sleep before its next request (0 when none)."""
+        # prawcore sleeps inside the request until its rate-limit window resets (up to ten
+        # minutes); asleep there, a poll or a takedown would block the daemon's worker. Its
+        # limiter is private API, read defensively: if it moves, we simply never pre-empt.
+        waits = [0.0]
+        for core in (getattr(self.reddit, "_authorized_core", None),
+                     getattr(self.reddit, "_read_only_core", None)):
+            limiter = getattr(core, "_rate_limiter", None)
+            next_ns = getattr(limiter, "next_request_timestamp_ns", None)
+            if isinstance(next_ns, int):
+                waits.append((next_ns - time.monotonic_ns()) / 1e9)
+        return max(waits)
+
     def _call(self, doing: str, needs: str, fn: Callable[[], T]) -> T:
         """Run one SDK call, mapping its exceptions through ERROR_TABLE."""
+        pending = self._wait_pending()
+        if pending > 1.0:
+            raise RateLimited(f"reddit rate limit: {doing} must wait {pending:.0f}s",
+                              retry_after=pending)
         try:
             return fn()
         except ConnectorError:
