@@ -191,6 +191,7 @@ class TakedownHandlers:
                 },
                 at=now,
             )
+        log.info("takedown of alert %s verified (%s)", alert_id, method)
 
 
 def requeue_unverified(session: Session, *, older_than: timedelta) -> int:

@@ -189,12 +189,15 @@ def register(app: typer.Typer) -> None:
     def poll(
         config: ConfigOption = None,
         channel: Annotated[str | None, typer.Option("--channel", help="Only this channel")] = None,
+        force: Annotated[
+            bool, typer.Option("--force", help="Poll even a rate-limited or re-auth channel")
+        ] = False,
         as_json: JsonOption = False,
     ) -> None:
-        """One poll pass now, outside the daemon."""
+        """One poll pass now, outside the daemon (rate limits respected unless --force)."""
         runtime = build_runtime(load_settings(config))
         try:
-            summary = summarise(poll_all(runtime, only=channel))
+            summary = summarise(poll_all(runtime, only=channel, force=force))
         finally:
             runtime.close()
         if as_json:
