@@ -17,11 +17,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from connectors.base import (
     Action,
-    AuthError,
     Capability,
     ConnectorOptions,
     Cursor,
-    FatalError,
     Item,
     ItemGone,
     ItemKind,
@@ -30,26 +28,22 @@ from connectors.base import (
     Visibility,
 )
 from connectors.graph import (
-    CURSOR_VERSION,
     ERROR_TABLE,
-    GraphClient,
+    GraphChannel,
     GraphOptions,
     as_dict,
     as_str,
     as_text,
+    coerce_options,
     data_list,
+    emit,
     epoch,
-    finish_pass,
     from_iso,
-    is_new,
-    load_state,
     next_link,
     parse_time,
-    require_success,
-    start_pass,
+    queue_next_page,
     storable_next,
 )
-from connectors.registry import secret_env_name
 
 log = logging.getLogger(__name__)
 
@@ -83,16 +77,12 @@ class FacebookPageConnector:
     ) -> None:
         """Build the connector for one channel (no network traffic yet)."""
         self.channel = channel
-        self.options = (
-            options if isinstance(options, FacebookOptions)
-            else FacebookOptions.model_validate(options.model_dump())
+        self.options = coerce_options(options, FacebookOptions)
+        self.graph = GraphChannel(
+            platform=self.platform, channel=channel, options=self.options, secrets=secrets,
+            secret_names=self.secret_names, logger=log,
         )
-        self._missing = [name for name in self.secret_names if not secrets.get(name)]
-        self.client = GraphClient(
-            access_token=secrets.get("access_token", ""),
-            app_secret=secrets.get("app_secret", ""),
-            options=self.options,
-        )
+        self.client = self.graph.client
 
     # --- capabilities ------------------------------------------------------------------------
 
@@ -115,27 +105,14 @@ class FacebookPageConnector:
 
     def fetch(self, cursor: Cursor | None, *, now: datetime) -> Page:
         """Run the next task of the current pass (one HTTP request) and return its items."""
-        self._require_secrets()
-        state = load_state(cursor, label=f"facebook {self.channel}")
-        run = state.get("pass") or start_pass(
-            state, now=now, window_days=self.options.comment_window_days,
-            first_task={"t": "feed", "next": None},
-        )
-        before = self.client.request_count
-        task = run["tasks"].pop(0)
+        return self.graph.step(cursor, now=now, first_task={"t": "feed", "next": None},
+                               run_task=self._run_task)
+
+    def _run_task(self, task: Mapping[str, Any], run: dict[str, Any],
+                  state: dict[str, Any], now: datetime) -> list[Item]:
         if task["t"] == "feed":
-            items = self._feed_task(task, run, state, now)
-        else:
-            items = self._comments_task(task, run, state)
-        more = bool(run["tasks"])
-        if more:
-            state["pass"] = run
-        else:
-            state = finish_pass(state, run, now=now)
-        spent = self.client.request_count - before
-        log.info("facebook %s: %d items in %d requests (more=%s)",
-                 self.channel, len(items), spent, more)
-        return Page(items, Cursor(CURSOR_VERSION, state), more=more, requests=spent)
+            return self._feed_task(task, run, state, now)
+        return self._comments_task(task, run, state)
 
     def _feed_task(
         self, task: Mapping[str, Any], run: dict[str, Any], state: Mapping[str, Any],
@@ -143,38 +120,24 @@ class FacebookPageConnector:
     ) -> list[Item]:
         since = from_iso(run["since"]) or now
         window = from_iso(run["window"]) or since
+        fields = (
+            f"{POST_FIELDS},comments.filter(stream).order(chronological)"
+            f".since({epoch(since)}).limit({COMMENTS_PER_POST}){{{COMMENT_FIELDS}}}"
+        )
         what = f"list posts of Page {self.options.page_id}"
-        try:
-            if task["next"] is None:
-                fields = (
-                    f"{POST_FIELDS},comments.filter(stream).order(chronological)"
-                    f".since({epoch(since)}).limit({COMMENTS_PER_POST}){{{COMMENT_FIELDS}}}"
-                )
-                answer = self.client.get_connections(
-                    self.options.page_id, "feed",
-                    {"fields": fields, "since": epoch(window), "limit": POSTS_PER_PAGE},
-                    what=what, needs=READ_PERMISSIONS,
-                )
-            else:
-                answer = self.client.follow(task["next"], what=what, needs=READ_PERMISSIONS)
-        except ItemGone as exc:
-            raise FatalError(
-                f"Page {self.options.page_id} does not exist or this token cannot see it"
-            ) from exc
-        posts = data_list(answer, what)
+        answer = self.graph.listing(
+            task, object_id=self.options.page_id, edge="feed",
+            args={"fields": fields, "since": epoch(window), "limit": POSTS_PER_PAGE},
+            what=what, needs=READ_PERMISSIONS,
+            not_found=f"Page {self.options.page_id} does not exist or this token cannot see it",
+        )
+        posts, reached_old = self.graph.dated_entries(
+            answer, what, entry="feed entry", time_key="created_time", window=window
+        )
         items: list[Item] = []
-        reached_old = False
-        for post in posts:
-            post_id, created = _id_and_time(post)
-            if post_id is None or created is None:
-                log.warning("facebook %s: skipped a feed entry without id or created_time",
-                            self.channel)
-                continue
-            if created < window:
-                reached_old = True  # newest-first: the rest is older than the window
-                continue
+        for post, post_id, created in posts:
             if created >= since:
-                self._emit(items, self._post_item(post, post_id, created), run, state)
+                emit(items, self._post_item(post, post_id, created), run, state)
             comments = post.get("comments")
             if isinstance(comments, dict):
                 for comment in data_list(comments, f"comments of post {post_id}"):
@@ -183,9 +146,7 @@ class FacebookPageConnector:
                 if overflow:
                     run["tasks"].insert(0, {"t": "comments", "post": post_id,
                                             "next": _with_defaults(overflow, since)})
-        following = storable_next(next_link(answer))
-        if following and not reached_old:
-            run["tasks"].append({"t": "feed", "next": following})
+        queue_next_page(run, answer, task="feed", reached_old=reached_old)
         return items
 
     def _comments_task(
@@ -208,13 +169,6 @@ class FacebookPageConnector:
             run["tasks"].insert(0, {"t": "comments", "post": post_id, "next": overflow})
         return items
 
-    def _emit(self, items: list[Item], item: Item, run: dict[str, Any],
-              state: Mapping[str, Any]) -> None:
-        if not is_new(item.external_id, run, state):
-            return
-        run["seen"][item.external_id] = epoch(item.created_at)
-        items.append(item)
-
     def _emit_comment(
         self, items: list[Item], comment: Any, post_id: str, since: datetime | None,
         run: dict[str, Any], state: Mapping[str, Any],
@@ -226,25 +180,12 @@ class FacebookPageConnector:
             return
         if since is not None and item.created_at < since:
             return  # read by an earlier pass (the server ignored `since`)
-        self._emit(items, item, run, state)
+        emit(items, item, run, state)
 
     def _post_item(self, post: Mapping[str, Any], post_id: str, created: datetime) -> Item:
-        author = as_dict(post.get("from"))
         raw = {k: v for k, v in post.items() if k != "comments"}
-        return Item(
-            platform=self.platform,
-            external_id=post_id,
-            kind=ItemKind.POST,
-            text=as_text(post.get("message")),
-            created_at=created,
-            author_id=as_str(author.get("id")),
-            author_name=as_str(author.get("name")),
-            url=as_str(post.get("permalink_url")),
-            parent_id=None,
-            thread_id=post_id,
-            is_own=as_str(author.get("id")) == self.options.page_id,
-            raw=raw,
-        )
+        return self._item(post, post_id, ItemKind.POST, created, parent_id=None,
+                          thread_id=post_id, raw=raw)
 
     def _comment_item(self, comment: Any, post_id: str) -> Item | None:
         if not isinstance(comment, dict):
@@ -253,96 +194,56 @@ class FacebookPageConnector:
         comment_id, parent_id = _comment_ids(comment, post_id)
         if comment_id is None or created is None:
             return None
-        author = as_dict(comment.get("from"))
+        kind = ItemKind.COMMENT if parent_id == post_id else ItemKind.REPLY
+        return self._item(comment, comment_id, kind, created, parent_id=parent_id,
+                          thread_id=post_id, raw=dict(comment))
+
+    def _item(
+        self, entry: Mapping[str, Any], item_id: str, kind: ItemKind, created: datetime, *,
+        parent_id: str | None, thread_id: str, raw: Mapping[str, Any],
+    ) -> Item:
+        """Posts and comments carry the same `message`, `from` and `permalink_url` fields."""
+        author = as_dict(entry.get("from"))
         return Item(
             platform=self.platform,
-            external_id=comment_id,
-            kind=ItemKind.COMMENT if parent_id == post_id else ItemKind.REPLY,
-            text=as_text(comment.get("message")),
+            external_id=item_id,
+            kind=kind,
+            text=as_text(entry.get("message")),
             created_at=created,
             author_id=as_str(author.get("id")),
             author_name=as_str(author.get("name")),
-            url=as_str(comment.get("permalink_url")),
+            url=as_str(entry.get("permalink_url")),
             parent_id=parent_id,
-            thread_id=post_id,
+            thread_id=thread_id,
             is_own=as_str(author.get("id")) == self.options.page_id,
-            raw=dict(comment),
+            raw=raw,
         )
 
     # --- takedown ----------------------------------------------------------------------------
 
     def hide(self, ref: ItemRef) -> None:
         """`POST /{comment-id} is_hidden=true`; hiding a hidden comment succeeds again."""
-        self._require_secrets()
-        answer = self.client.post(
-            ref.external_id, {"is_hidden": "true"},
-            what=f"hide {ref.external_id}", needs=MODERATE_PERMISSIONS,
-        )
-        require_success(answer, f"hide {ref.external_id}")
+        self.graph.hide(ref, {"is_hidden": "true"}, needs=MODERATE_PERMISSIONS)
 
     def delete(self, ref: ItemRef) -> None:
         """`DELETE /{comment-id}`; ItemGone when it was already gone (the caller treats as done)."""
-        self._require_secrets()
-        answer = self.client.delete(
-            ref.external_id, what=f"delete {ref.external_id}", needs=MODERATE_PERMISSIONS
-        )
-        require_success(answer, f"delete {ref.external_id}")
+        self.graph.delete(ref, needs=MODERATE_PERMISSIONS)
 
     def check(self, ref: ItemRef) -> Visibility:
         """`GET /{comment-id}?fields=is_hidden`: HIDDEN, VISIBLE, or GONE (error 100/33)."""
-        self._require_secrets()
-        try:
-            answer = self.client.get_object(
-                ref.external_id, fields="is_hidden",
-                what=f"check {ref.external_id}", needs=READ_PERMISSIONS,
-            )
-        except ItemGone:
-            return Visibility.GONE
-        return Visibility.HIDDEN if answer.get("is_hidden") is True else Visibility.VISIBLE
+        return self.graph.check(ref, hidden_field="is_hidden", needs=READ_PERMISSIONS)
 
     def check_credentials(self) -> Sequence[str]:
         """One feed call that needs every read permission; say what is missing."""
-        if self._missing:
-            return [self._missing_sentence()]
-        fields = "id,from{id},comments.limit(1){id,from{id},can_hide,can_remove}"
-        try:
-            answer = self.client.get_connections(
-                self.options.page_id, "feed", {"fields": fields, "limit": 1},
-                what=f"read Page {self.options.page_id}", needs=READ_PERMISSIONS,
-            )
-        except AuthError as exc:
-            return [f"{exc} (secret {self._env('access_token')})"]
-        except ItemGone:
-            return [f"options.page_id {self.options.page_id}: no such Page, or this token "
-                    "cannot see it (use a Page access token of that Page)"]
-        except FatalError as exc:
-            return [str(exc)]
-        problems: list[str] = []
-        for post in answer.get("data") or []:
-            comments = post.get("comments") if isinstance(post, dict) else None
-            for comment in (comments or {}).get("data") or []:
-                if isinstance(comment, dict) and comment.get("can_hide") is False:
-                    problems.append(
-                        "the token cannot hide comments: it needs pages_manage_engagement and "
-                        "the MODERATE task on the Page"
-                    )
-                if isinstance(comment, dict) and comment.get("can_remove") is False:
-                    problems.append(
-                        "the token cannot delete comments: it needs pages_manage_engagement and "
-                        "the MODERATE task on the Page"
-                    )
-        return problems
-
-    def _require_secrets(self) -> None:
-        if self._missing:
-            raise AuthError(self._missing_sentence())
-
-    def _missing_sentence(self) -> str:
-        names = ", ".join(f"{n} ({self._env(n)})" for n in self._missing)
-        return f"missing secret: {names}"
-
-    def _env(self, secret: str) -> str:
-        return secret_env_name(self.channel, secret)
+        return self.graph.credential_problems(
+            self.options.page_id, "feed",
+            {"fields": "id,from{id},comments.limit(1){id,from{id},can_hide,can_remove}",
+             "limit": 1},
+            what=f"read Page {self.options.page_id}", needs=READ_PERMISSIONS,
+            not_found=f"options.page_id {self.options.page_id}: no such Page, or this token "
+            "cannot see it (use a Page access token of that Page)",
+            inspect=_moderation_problems,
+        )
 
 
 # --- payload helpers (tolerant: a malformed entry is skipped and logged, never a traceback) --
@@ -358,10 +259,23 @@ def _with_defaults(stored: str, since: datetime) -> str:
     return f"{path}?{urlencode(params)}"
 
 
-def _id_and_time(entry: Any) -> tuple[str | None, datetime | None]:
-    if not isinstance(entry, dict):
-        return None, None
-    return as_str(entry.get("id")), parse_time(entry.get("created_time"))
+def _moderation_problems(answer: Mapping[str, Any]) -> list[str]:
+    """What the probe comment's `can_hide` / `can_remove` flags say the token cannot do."""
+    problems: list[str] = []
+    for post in answer.get("data") or []:
+        comments = post.get("comments") if isinstance(post, dict) else None
+        for comment in (comments or {}).get("data") or []:
+            if isinstance(comment, dict) and comment.get("can_hide") is False:
+                problems.append(
+                    "the token cannot hide comments: it needs pages_manage_engagement and "
+                    "the MODERATE task on the Page"
+                )
+            if isinstance(comment, dict) and comment.get("can_remove") is False:
+                problems.append(
+                    "the token cannot delete comments: it needs pages_manage_engagement and "
+                    "the MODERATE task on the Page"
+                )
+    return problems
 
 
 def _comment_ids(comment: Mapping[str, Any], post_id: str) -> tuple[str | None, str]:

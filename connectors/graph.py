@@ -5,6 +5,8 @@ hook that keeps the last status and usage headers, which the SDK hides), the SDK
 `GraphAPI` on top, `appsecret_proof` on every call, and one error table that turns what the
 SDK raises into our error classes. Also the small helpers both connectors need: Graph time
 parsing, paging URLs made safe to store, and the bounded seen-set of the overlap window.
+`GraphChannel` is what each connector composes for the rest they do alike: secrets check,
+the per-task pass bookkeeping, listing pages, takedown, visibility and credential checks.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import facebook
@@ -31,11 +33,16 @@ from connectors.base import (
     ConnectorOptions,
     Cursor,
     FatalError,
+    Item,
     ItemGone,
+    ItemRef,
+    Page,
     RateLimited,
     TransientError,
+    Visibility,
 )
 from connectors.http import CountingSession, make_session, retry_after_seconds
+from connectors.registry import secret_env_name
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +68,9 @@ class GraphOptions(ConnectorOptions):
     comment_window_days: int = 14
     """Posts or media older than this are no longer re-read for new comments."""
     timeout_seconds: float = 30.0
+
+
+OptionsT = TypeVar("OptionsT", bound=GraphOptions)
 
 
 # --- errors as data --------------------------------------------------------------------------
@@ -543,3 +553,180 @@ def finish_pass(state: Mapping[str, Any], run: Mapping[str, Any], *, now: dateti
 def is_new(item_id: str, run: Mapping[str, Any], state: Mapping[str, Any]) -> bool:
     """Whether an id was not yet returned by this pass or inside the last overlap."""
     return item_id not in state.get("seen", {}) and item_id not in run["seen"]
+
+
+def emit(items: list[Item], item: Item, run: dict[str, Any], state: Mapping[str, Any]) -> None:
+    """Append `item` unless this pass or the last overlap already returned it; remember it."""
+    if is_new(item.external_id, run, state):
+        run["seen"][item.external_id] = epoch(item.created_at)
+        items.append(item)
+
+
+def queue_next_page(run: dict[str, Any], answer: Mapping[str, Any], *, task: str,
+                    reached_old: bool) -> None:
+    """Queue the listing's next page, unless the newest-first listing left the window."""
+    following = storable_next(next_link(answer))
+    if following and not reached_old:
+        run["tasks"].append({"t": task, "next": following})
+
+
+# --- one channel's plumbing, composed by each connector --------------------------------------
+
+#: what one task of a pass does: (task, run, state, now) -> the items it returns
+TaskRunner = Callable[[Mapping[str, Any], dict[str, Any], dict[str, Any], datetime], list[Item]]
+
+
+def coerce_options(options: ConnectorOptions, model: type[OptionsT]) -> OptionsT:
+    """`options` as the connector's own model (the registry may hand over a base instance)."""
+    if isinstance(options, model):
+        return options
+    return model.model_validate(options.model_dump())
+
+
+class GraphChannel:
+    """What both Graph connectors do alike for one channel, used by composition.
+
+    Holds the client and the secrets check, runs one task of a poll pass with the cursor
+    bookkeeping around it, and does the takedown, check and credential plumbing. What a
+    task reads, what hide sends and which field says hidden stay with each connector.
+    """
+
+    def __init__(
+        self, *, platform: str, channel: str, options: GraphOptions,
+        secrets: Mapping[str, str], secret_names: Iterable[str], logger: logging.Logger,
+    ) -> None:
+        self.platform, self.channel, self.options = platform, channel, options
+        # The connector's own logger, so its records keep the platform module's name.
+        self.log = logger
+        self.missing = [name for name in secret_names if not secrets.get(name)]
+        self.client = GraphClient(
+            access_token=secrets.get("access_token", ""),
+            app_secret=secrets.get("app_secret", ""),
+            options=options,
+        )
+
+    # --- secrets ---------------------------------------------------------------------------
+
+    def env(self, secret: str) -> str:
+        """The environment variable this channel's `secret` is read from."""
+        return secret_env_name(self.channel, secret)
+
+    def missing_sentence(self) -> str:
+        """'missing secret: name (ENV), ...' for the secrets that were not provided."""
+        names = ", ".join(f"{n} ({self.env(n)})" for n in self.missing)
+        return f"missing secret: {names}"
+
+    def require_secrets(self) -> None:
+        """AuthError naming the missing secrets before any request is sent."""
+        if self.missing:
+            raise AuthError(self.missing_sentence())
+
+    # --- polling ---------------------------------------------------------------------------
+
+    def step(
+        self, cursor: Cursor | None, *, now: datetime, first_task: dict[str, Any],
+        run_task: TaskRunner, carry: Iterable[str] = (),
+    ) -> Page:
+        """Run the next task of the current pass (or of a new one) and return its page.
+
+        `carry`: keys of the pass that outlive it (Instagram's comment counts), copied
+        into the state when the pass completes.
+        """
+        self.require_secrets()
+        state = load_state(cursor, label=f"{self.platform} {self.channel}")
+        run = state.get("pass") or start_pass(
+            state, now=now, window_days=self.options.comment_window_days, first_task=first_task,
+        )
+        before = self.client.request_count
+        task = run["tasks"].pop(0)
+        items = run_task(task, run, state, now)
+        more = bool(run["tasks"])
+        if more:
+            state["pass"] = run
+        else:
+            kept = {key: run[key] for key in carry if key in run}
+            state = {**finish_pass(state, run, now=now), **kept}
+        spent = self.client.request_count - before
+        self.log.info("%s %s: %d items in %d requests (more=%s)",
+                      self.platform, self.channel, len(items), spent, more)
+        return Page(items, Cursor(CURSOR_VERSION, state), more=more, requests=spent)
+
+    def listing(
+        self, task: Mapping[str, Any], *, object_id: str, edge: str, args: Mapping[str, Any],
+        what: str, needs: Iterable[str], not_found: str,
+    ) -> dict[str, Any]:
+        """The first page of `object_id/edge` or the stored next page; FatalError if gone."""
+        try:
+            if task["next"] is None:
+                return self.client.get_connections(object_id, edge, args, what=what, needs=needs)
+            return self.client.follow(task["next"], what=what, needs=needs)
+        except ItemGone as exc:
+            raise FatalError(not_found) from exc
+
+    def dated_entries(
+        self, answer: Mapping[str, Any], what: str, *, entry: str, time_key: str,
+        window: datetime,
+    ) -> tuple[list[tuple[dict[str, Any], str, datetime]], bool]:
+        """Entries inside the window as (entry, id, time), and whether an older one was seen.
+
+        The listing is newest-first, so once an entry is older than the window the rest is
+        too. Malformed entries are skipped with a warning that never quotes them.
+        """
+        inside: list[tuple[dict[str, Any], str, datetime]] = []
+        reached_old = False
+        for raw in data_list(answer, what):
+            entry_id = as_str(raw.get("id")) if isinstance(raw, dict) else None
+            created = parse_time(raw.get(time_key)) if isinstance(raw, dict) else None
+            if entry_id is None or created is None:
+                self.log.warning("%s %s: skipped a %s without id or %s",
+                                 self.platform, self.channel, entry, time_key)
+                continue
+            if created < window:
+                reached_old = True
+                continue
+            inside.append((raw, entry_id, created))
+        return inside, reached_old
+
+    # --- takedown and checks ---------------------------------------------------------------
+
+    def hide(self, ref: ItemRef, form: Mapping[str, str], *, needs: Iterable[str]) -> None:
+        """POST the platform's hide `form` to the item; the answer must confirm success."""
+        self.require_secrets()
+        what = f"hide {ref.external_id}"
+        require_success(self.client.post(ref.external_id, form, what=what, needs=needs), what)
+
+    def delete(self, ref: ItemRef, *, needs: Iterable[str]) -> None:
+        """DELETE the item; ItemGone when it was already gone (the caller treats as done)."""
+        self.require_secrets()
+        what = f"delete {ref.external_id}"
+        require_success(self.client.delete(ref.external_id, what=what, needs=needs), what)
+
+    def check(self, ref: ItemRef, *, hidden_field: str, needs: Iterable[str]) -> Visibility:
+        """GET the item's `hidden_field`: HIDDEN, VISIBLE, or GONE (error 100/33)."""
+        self.require_secrets()
+        try:
+            answer = self.client.get_object(
+                ref.external_id, fields=hidden_field, what=f"check {ref.external_id}",
+                needs=needs,
+            )
+        except ItemGone:
+            return Visibility.GONE
+        return Visibility.HIDDEN if answer.get(hidden_field) is True else Visibility.VISIBLE
+
+    def credential_problems(
+        self, object_id: str, edge: str, args: Mapping[str, Any], *, what: str,
+        needs: Iterable[str], not_found: str,
+        inspect: Callable[[Mapping[str, Any]], list[str]] | None = None,
+    ) -> list[str]:
+        """One listing call; what is missing (secrets, token, permission, the object)."""
+        if self.missing:
+            return [self.missing_sentence()]
+        try:
+            answer = self.client.get_connections(object_id, edge, args, what=what, needs=needs)
+        except AuthError as exc:
+            return [f"{exc} (secret {self.env('access_token')})"]
+        except ItemGone:
+            return [not_found]
+        except FatalError as exc:
+            return [str(exc)]
+        return inspect(answer) if inspect is not None else []

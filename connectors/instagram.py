@@ -17,11 +17,9 @@ from typing import Any, ClassVar, Final
 
 from connectors.base import (
     Action,
-    AuthError,
     Capability,
     ConnectorOptions,
     Cursor,
-    FatalError,
     Item,
     ItemGone,
     ItemKind,
@@ -30,26 +28,21 @@ from connectors.base import (
     Visibility,
 )
 from connectors.graph import (
-    CURSOR_VERSION,
     ERROR_TABLE,
-    GraphClient,
+    GraphChannel,
     GraphOptions,
     as_dict,
     as_str,
     as_text,
+    coerce_options,
     data_list,
-    epoch,
-    finish_pass,
+    emit,
     from_iso,
-    is_new,
-    load_state,
     next_link,
     parse_time,
-    require_success,
-    start_pass,
+    queue_next_page,
     storable_next,
 )
-from connectors.registry import secret_env_name
 
 log = logging.getLogger(__name__)
 
@@ -88,16 +81,12 @@ class InstagramConnector:
     ) -> None:
         """Build the connector for one channel (no network traffic yet)."""
         self.channel = channel
-        self.options = (
-            options if isinstance(options, InstagramOptions)
-            else InstagramOptions.model_validate(options.model_dump())
+        self.options = coerce_options(options, InstagramOptions)
+        self.graph = GraphChannel(
+            platform=self.platform, channel=channel, options=self.options, secrets=secrets,
+            secret_names=self.secret_names, logger=log,
         )
-        self._missing = [name for name in self.secret_names if not secrets.get(name)]
-        self.client = GraphClient(
-            access_token=secrets.get("access_token", ""),
-            app_secret=secrets.get("app_secret", ""),
-            options=self.options,
-        )
+        self.client = self.graph.client
 
     def capabilities(self) -> Sequence[Capability]:
         """Hide and delete, with what they really do on Instagram."""
@@ -118,31 +107,16 @@ class InstagramConnector:
 
     def fetch(self, cursor: Cursor | None, *, now: datetime) -> Page:
         """Run the next task of the current pass (one HTTP request) and return its items."""
-        self._require_secrets()
-        state = load_state(cursor, label=f"instagram {self.channel}")
-        counts = as_dict(state.get("counts"))
-        run = state.get("pass") or start_pass(
-            state, now=now, window_days=self.options.comment_window_days,
-            first_task={"t": "media", "next": None},
-        )
+        # The media comment counts outlive the pass: the next one compares against them.
+        return self.graph.step(cursor, now=now, first_task={"t": "media", "next": None},
+                               run_task=self._run_task, carry=("counts",))
+
+    def _run_task(self, task: Mapping[str, Any], run: dict[str, Any],
+                  state: dict[str, Any], now: datetime) -> list[Item]:
         run.setdefault("counts", {})
-        before = self.client.request_count
-        task = run["tasks"].pop(0)
         if task["t"] == "media":
-            items = self._media_task(task, run, state, counts, now)
-        else:
-            items = self._thread_task(task, run, state)
-        more = bool(run["tasks"])
-        if more:
-            state["pass"] = run
-        else:
-            counts_now = run["counts"]
-            state = finish_pass(state, run, now=now)
-            state["counts"] = counts_now
-        spent = self.client.request_count - before
-        log.info("instagram %s: %d items in %d requests (more=%s)",
-                 self.channel, len(items), spent, more)
-        return Page(items, Cursor(CURSOR_VERSION, state), more=more, requests=spent)
+            return self._media_task(task, run, state, as_dict(state.get("counts")), now)
+        return self._thread_task(task, run, state)
 
     def _media_task(
         self, task: Mapping[str, Any], run: dict[str, Any], state: Mapping[str, Any],
@@ -151,36 +125,22 @@ class InstagramConnector:
         since = from_iso(run["since"]) or now
         window = from_iso(run["window"]) or since
         what = f"list media of Instagram account {self.options.ig_user_id}"
-        try:
-            if task["next"] is None:
-                fields = (f"{MEDIA_FIELDS},comments.limit({COMMENTS_PER_MEDIA})"
-                          f"{{{THREAD_FIELDS}}}")
-                answer = self.client.get_connections(
-                    self.options.ig_user_id, "media",
-                    {"fields": fields, "limit": MEDIA_PER_PAGE},
-                    what=what, needs=READ_PERMISSIONS,
-                )
-            else:
-                answer = self.client.follow(task["next"], what=what, needs=READ_PERMISSIONS)
-        except ItemGone as exc:
-            raise FatalError(
-                f"Instagram account {self.options.ig_user_id} does not exist or this token "
-                "cannot see it"
-            ) from exc
+        answer = self.graph.listing(
+            task, object_id=self.options.ig_user_id, edge="media",
+            args={"fields": f"{MEDIA_FIELDS},comments.limit({COMMENTS_PER_MEDIA})"
+                            f"{{{THREAD_FIELDS}}}",
+                  "limit": MEDIA_PER_PAGE},
+            what=what, needs=READ_PERMISSIONS,
+            not_found=f"Instagram account {self.options.ig_user_id} does not exist or this "
+            "token cannot see it",
+        )
+        entries, reached_old = self.graph.dated_entries(
+            answer, what, entry="media entry", time_key="timestamp", window=window
+        )
         items: list[Item] = []
-        reached_old = False
-        for media in data_list(answer, what):
-            media_id = as_str(media.get("id")) if isinstance(media, dict) else None
-            created = parse_time(media.get("timestamp")) if isinstance(media, dict) else None
-            if media_id is None or created is None:
-                log.warning("instagram %s: skipped a media entry without id or timestamp",
-                            self.channel)
-                continue
-            if created < window:
-                reached_old = True  # newest-first: the rest is older than the window
-                continue
+        for media, media_id, created in entries:
             if created >= since:
-                self._emit(items, self._media_item(media, media_id, created), run, state)
+                emit(items, self._media_item(media, media_id, created), run, state)
             count = media.get("comments_count")
             run["counts"][media_id] = count
             # Unchanged count: the first nested page shows anything new, no overflow to read.
@@ -188,9 +148,7 @@ class InstagramConnector:
             comments = as_dict(media.get("comments"))
             if comments:
                 self._thread_page(items, comments, media, media_id, since, run, state, changed)
-        following = storable_next(next_link(answer))
-        if following and not reached_old:
-            run["tasks"].append({"t": "media", "next": following})
+        queue_next_page(run, answer, task="media", reached_old=reached_old)
         return items
 
     def _thread_task(
@@ -222,7 +180,7 @@ class InstagramConnector:
                             "timestamp", self.channel, media_id)
                 continue
             if since is None or item.created_at >= since:
-                self._emit(items, item, run, state)
+                emit(items, item, run, state)
             replies = as_dict(as_dict(comment).get("replies"))
             if replies:
                 for reply in data_list(replies, f"replies to {item.external_id}"):
@@ -231,7 +189,7 @@ class InstagramConnector:
                         log.warning("instagram %s: skipped a reply without id or timestamp",
                                     self.channel)
                     elif since is None or reply_item.created_at >= since:
-                        self._emit(items, reply_item, run, state)
+                        emit(items, reply_item, run, state)
                 more_replies = storable_next(next_link(replies))
                 if follow and more_replies:
                     run["tasks"].insert(0, {"t": "replies", "media": media_id, "permalink": link,
@@ -241,12 +199,6 @@ class InstagramConnector:
             run["tasks"].insert(0, {"t": "replies" if replies_of else "comments",
                                     "media": media_id, "permalink": link,
                                     "parent": replies_of, "next": more})
-
-    def _emit(self, items: list[Item], item: Item, run: dict[str, Any],
-              state: Mapping[str, Any]) -> None:
-        if is_new(item.external_id, run, state):
-            run["seen"][item.external_id] = epoch(item.created_at)
-            items.append(item)
 
     def _media_item(self, media: Mapping[str, Any], media_id: str, created: datetime) -> Item:
         raw = {k: v for k, v in media.items() if k != "comments"}
@@ -296,54 +248,23 @@ class InstagramConnector:
 
     def hide(self, ref: ItemRef) -> None:
         """`POST /{ig-comment-id} hide=true`; hiding a hidden comment succeeds again."""
-        self._require_secrets()
-        answer = self.client.post(ref.external_id, {"hide": "true"},
-                                  what=f"hide {ref.external_id}", needs=MODERATE_PERMISSIONS)
-        require_success(answer, f"hide {ref.external_id}")
+        self.graph.hide(ref, {"hide": "true"}, needs=MODERATE_PERMISSIONS)
 
     def delete(self, ref: ItemRef) -> None:
         """`DELETE /{ig-comment-id}`; ItemGone when it was already gone."""
-        self._require_secrets()
-        answer = self.client.delete(ref.external_id, what=f"delete {ref.external_id}",
-                                    needs=MODERATE_PERMISSIONS)
-        require_success(answer, f"delete {ref.external_id}")
+        self.graph.delete(ref, needs=MODERATE_PERMISSIONS)
 
     def check(self, ref: ItemRef) -> Visibility:
         """`GET /{ig-comment-id}?fields=hidden`: HIDDEN, VISIBLE, or GONE (error 100/33)."""
-        self._require_secrets()
-        try:
-            answer = self.client.get_object(ref.external_id, fields="hidden",
-                                            what=f"check {ref.external_id}",
-                                            needs=READ_PERMISSIONS)
-        except ItemGone:
-            return Visibility.GONE
-        return Visibility.HIDDEN if answer.get("hidden") is True else Visibility.VISIBLE
+        return self.graph.check(ref, hidden_field="hidden", needs=READ_PERMISSIONS)
 
     def check_credentials(self) -> Sequence[str]:
         """One media call that reads comments; say which credential or permission is missing."""
-        if self._missing:
-            return [self._missing_sentence()]
-        try:
-            self.client.get_connections(
-                self.options.ig_user_id, "media",
-                {"fields": "id,comments.limit(1){id,text,username}", "limit": 1},
-                what=f"read Instagram account {self.options.ig_user_id}",
-                needs=READ_PERMISSIONS,
-            )
-        except AuthError as exc:
-            return [f"{exc} (secret {secret_env_name(self.channel, 'access_token')})"]
-        except ItemGone:
-            return [f"options.ig_user_id {self.options.ig_user_id}: no such Instagram "
-                    "professional account, or this token cannot see it (GET "
-                    "/{page-id}?fields=instagram_business_account gives the right id)"]
-        except FatalError as exc:
-            return [str(exc)]
-        return []
-
-    def _require_secrets(self) -> None:
-        if self._missing:
-            raise AuthError(self._missing_sentence())
-
-    def _missing_sentence(self) -> str:
-        names = ", ".join(f"{n} ({secret_env_name(self.channel, n)})" for n in self._missing)
-        return f"missing secret: {names}"
+        return self.graph.credential_problems(
+            self.options.ig_user_id, "media",
+            {"fields": "id,comments.limit(1){id,text,username}", "limit": 1},
+            what=f"read Instagram account {self.options.ig_user_id}", needs=READ_PERMISSIONS,
+            not_found=f"options.ig_user_id {self.options.ig_user_id}: no such Instagram "
+            "professional account, or this token cannot see it (GET "
+            "/{page-id}?fields=instagram_business_account gives the right id)",
+        )

@@ -4,26 +4,30 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from connectors.base import (
     AuthError,
-    Connector,
     Cursor,
     FatalError,
-    Item,
     ItemGone,
     ItemKind,
-    ItemRef,
     RateLimited,
     TransientError,
     Visibility,
 )
 from connectors.facebook import FacebookOptions, FacebookPageConnector
 from connectors.graph import DEFAULT_RATE_LIMIT_WAIT, OVERLAP
+from tests.connectors.graph_harness import (
+    check_comments_arriving_during_a_pass_are_not_lost,
+    check_items_deleted_between_listing_and_takedown_are_gone,
+    check_timeout_is_transient,
+    drain,
+    harness_fixture,
+    ref,
+)
 from tests.connectors.harness_facebook import FacebookHarness, make
 from tests.emulators.graph import (
     APP_SECRET,
@@ -40,31 +44,7 @@ ODD = (
 )
 
 
-@pytest.fixture
-def h() -> Iterator[FacebookHarness]:
-    harness = make()
-    try:
-        yield harness
-    finally:
-        harness.close()
-
-
-def drain(connector: Connector, cursor: Cursor | None) -> tuple[list[Item], Cursor | None, int]:
-    """One pass to its end; returns items, the stored cursor and the requests it cost."""
-    items: list[Item] = []
-    spent = 0
-    for _ in range(200):
-        page = connector.fetch(cursor, now=datetime.now(UTC))
-        items.extend(page.items)
-        spent += page.requests
-        cursor = Cursor.from_json(page.cursor.to_json())
-        if not page.more:
-            return items, cursor, spent
-    raise AssertionError("pass did not end")
-
-
-def ref(item: Item) -> ItemRef:
-    return ItemRef(item.external_id, item.kind, item.parent_id, item.thread_id)
+h = harness_fixture(make)
 
 
 def test_posts_comments_and_replies_are_normalised(h: FacebookHarness) -> None:
@@ -123,19 +103,9 @@ def test_many_posts_and_an_overflowing_post_page_through(h: FacebookHarness) -> 
 
 
 def test_comments_arriving_during_a_pass_are_not_lost(h: FacebookHarness) -> None:
-    posts = [h.emulator.add_post(f"post {n}") for n in range(30)]
-    page = h.connector.fetch(None, now=datetime.now(UTC))
-    assert page.more
-    # Between two pages of one pass: a comment on a post already read, and a new post.
-    late_comment = h.emulator.add_comment(posts[-1], "arrived mid-pass")
-    late_post = h.emulator.add_post("also mid-pass")
-    first, cursor, _ = drain(h.connector, Cursor.from_json(page.cursor.to_json()))
-    first = list(page.items) + first
-    second, cursor, _ = drain(h.connector, cursor)
-    third, _, _ = drain(h.connector, cursor)
-    every = [i.external_id for i in first + second + third]
-    assert {late_comment, late_post} <= set(every)
-    assert len(every) == len(set(every)), "no item is returned twice across passes"
+    check_comments_arriving_during_a_pass_are_not_lost(
+        h.connector, add_parent=h.emulator.add_post, add_comment=h.emulator.add_comment
+    )
 
 
 def test_cursor_never_passes_the_poll_start_and_keeps_no_secret(h: FacebookHarness) -> None:
@@ -210,13 +180,7 @@ def test_server_trouble_is_transient_and_loses_nothing(h: FacebookHarness,
 
 
 def test_timeout_is_transient() -> None:
-    h = make(timeout_seconds=0.3)
-    try:
-        h.emulator.inject(Fault(r"/feed$", hang_seconds=30))
-        with pytest.raises(TransientError, match=r"Timeout|timed out"):
-            h.connector.fetch(None, now=datetime.now(UTC))
-    finally:
-        h.close()
+    check_timeout_is_transient(make, listing=r"/feed$")
 
 
 def test_malformed_entries_are_skipped_with_a_warning_not_a_traceback(
@@ -303,15 +267,7 @@ def test_hide_delete_check_are_idempotent(h: FacebookHarness) -> None:
 
 
 def test_items_deleted_between_listing_and_takedown_are_gone(h: FacebookHarness) -> None:
-    h.publish(1)
-    items, _, _ = drain(h.connector, None)
-    comment = next(i for i in items if i.kind is ItemKind.COMMENT)
-    h.remove_on_platform(ref(comment))
-    assert h.connector.check(ref(comment)) is Visibility.GONE
-    with pytest.raises(ItemGone):
-        h.connector.hide(ref(comment))
-    with pytest.raises(ItemGone):
-        h.connector.delete(ref(comment))
+    check_items_deleted_between_listing_and_takedown_are_gone(h)
 
 
 def test_long_and_odd_text_round_trips_exactly(h: FacebookHarness) -> None:

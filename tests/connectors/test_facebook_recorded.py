@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,28 +12,15 @@ from responses import matchers
 
 from connectors.base import AuthError, Cursor, ItemKind
 from connectors.facebook import FacebookOptions, FacebookPageConnector
-from connectors.graph import appsecret_proof
-
-TOKEN, SECRET = "recorded-token", "recorded-secret"
-PROOF = appsecret_proof(TOKEN, SECRET)
-
-
-def recorded(name: str) -> str:
-    """A file of the shared recordings (`../shared` beside the repository)."""
-    root = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "recorded"
-    return (root / "facebook-sdk" / name).read_text(encoding="utf-8")
+from tests.connectors.graph_replay import PROOF, SECRETS, TOKEN, recorded, url
 
 
 def connector(page_id: str, version: str, **options: Any) -> FacebookPageConnector:
     return FacebookPageConnector(
         channel="recorded",
         options=FacebookOptions(page_id=page_id, graph_version=version, **options),
-        secrets={"access_token": TOKEN, "app_secret": SECRET},
+        secrets=SECRETS,
     )
-
-
-def url(path: str) -> re.Pattern[str]:
-    return re.compile(re.escape(f"https://graph.facebook.com/{path}") + r"(\?.*)?$")
 
 
 @responses.activate

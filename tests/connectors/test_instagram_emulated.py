@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from connectors.base import (
     AuthError,
-    Connector,
-    Cursor,
-    Item,
     ItemGone,
     ItemKind,
-    ItemRef,
     RateLimited,
     TransientError,
     Visibility,
+)
+from tests.connectors.graph_harness import (
+    check_comments_arriving_during_a_pass_are_not_lost,
+    check_items_deleted_between_listing_and_takedown_are_gone,
+    check_timeout_is_transient,
+    drain,
+    harness_fixture,
+    ref,
 )
 from tests.connectors.harness_instagram import InstagramHarness, make
 from tests.emulators.graph import IG_USERNAME, MODERATE_IG, TOKEN, throttled
@@ -26,31 +29,7 @@ from tests.emulators.server import Fault, Response
 ODD = "مرحبا שלום 👩‍👩‍👧‍👦 zero\u200bwidth \u202eevil\u202c ﷽ 𝕏 " * 500
 
 
-@pytest.fixture
-def h() -> Iterator[InstagramHarness]:
-    harness = make()
-    try:
-        yield harness
-    finally:
-        harness.close()
-
-
-def drain(connector: Connector, cursor: Cursor | None) -> tuple[list[Item], Cursor | None, int]:
-    """One pass to its end; returns items, the stored cursor and the requests it cost."""
-    items: list[Item] = []
-    spent = 0
-    for _ in range(200):
-        page = connector.fetch(cursor, now=datetime.now(UTC))
-        items.extend(page.items)
-        spent += page.requests
-        cursor = Cursor.from_json(page.cursor.to_json())
-        if not page.more:
-            return items, cursor, spent
-    raise AssertionError("pass did not end")
-
-
-def ref(item: Item) -> ItemRef:
-    return ItemRef(item.external_id, item.kind, item.parent_id, item.thread_id)
+h = harness_fixture(make)
 
 
 def test_media_comments_and_replies_are_normalised(h: InstagramHarness) -> None:
@@ -108,18 +87,9 @@ def test_overflowing_comments_and_replies_are_read_when_the_count_changes(
 
 
 def test_comments_arriving_during_a_pass_are_not_lost(h: InstagramHarness) -> None:
-    media = [h.emulator.add_media(f"m{n}") for n in range(30)]
-    page = h.connector.fetch(None, now=datetime.now(UTC))
-    assert page.more
-    late_comment = h.emulator.add_ig_comment(media[-1], "arrived mid-pass")
-    late_media = h.emulator.add_media("also mid-pass")
-    first, cursor, _ = drain(h.connector, Cursor.from_json(page.cursor.to_json()))
-    first = list(page.items) + first
-    second, cursor, _ = drain(h.connector, cursor)
-    third, _, _ = drain(h.connector, cursor)
-    every = [i.external_id for i in first + second + third]
-    assert {late_comment, late_media} <= set(every)
-    assert len(every) == len(set(every))
+    check_comments_arriving_during_a_pass_are_not_lost(
+        h.connector, add_parent=h.emulator.add_media, add_comment=h.emulator.add_ig_comment
+    )
 
 
 def test_throttling_maps_to_rate_limited(h: InstagramHarness) -> None:
@@ -145,13 +115,7 @@ def test_server_trouble_is_transient(h: InstagramHarness, response: Response) ->
 
 
 def test_timeout_is_transient() -> None:
-    h = make(timeout_seconds=0.3)
-    try:
-        h.emulator.inject(Fault(r"/media$", hang_seconds=30))
-        with pytest.raises(TransientError):
-            h.connector.fetch(None, now=datetime.now(UTC))
-    finally:
-        h.close()
+    check_timeout_is_transient(make, listing=r"/media$")
 
 
 def test_expired_token_is_an_auth_error(h: InstagramHarness) -> None:
@@ -180,13 +144,7 @@ def test_hide_delete_check_and_missing_permission(h: InstagramHarness) -> None:
 
 
 def test_items_deleted_between_listing_and_takedown_are_gone(h: InstagramHarness) -> None:
-    h.publish(1)
-    items, _, _ = drain(h.connector, None)
-    comment = next(i for i in items if i.kind is ItemKind.COMMENT)
-    h.remove_on_platform(ref(comment))
-    assert h.connector.check(ref(comment)) is Visibility.GONE
-    with pytest.raises(ItemGone):
-        h.connector.hide(ref(comment))
+    check_items_deleted_between_listing_and_takedown_are_gone(h)
 
 
 def test_long_and_odd_text_round_trips_exactly(h: InstagramHarness) -> None:

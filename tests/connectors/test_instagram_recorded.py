@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,30 +11,18 @@ import responses
 from responses import matchers
 
 from connectors.base import AuthError, Cursor, ItemKind, ItemRef, Visibility
-from connectors.graph import appsecret_proof
 from connectors.instagram import InstagramConnector, InstagramOptions
+from tests.connectors.graph_replay import PROOF, SECRETS, TOKEN, recorded, url
 
-TOKEN, SECRET = "recorded-token", "recorded-secret"
-PROOF = appsecret_proof(TOKEN, SECRET)
 IG_USER = "17841406338772941"
-
-
-def recorded(name: str) -> str:
-    """A file of the shared recordings (`../shared` beside the repository)."""
-    root = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "recorded"
-    return (root / "facebook-sdk" / name).read_text(encoding="utf-8")
 
 
 def connector(**options: Any) -> InstagramConnector:
     return InstagramConnector(
         channel="recorded",
         options=InstagramOptions(ig_user_id=IG_USER, graph_version="v11.0", **options),
-        secrets={"access_token": TOKEN, "app_secret": SECRET},
+        secrets=SECRETS,
     )
-
-
-def url(path: str) -> re.Pattern[str]:
-    return re.compile(re.escape(f"https://graph.facebook.com/{path}") + r"(\?.*)?$")
 
 
 @responses.activate

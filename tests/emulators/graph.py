@@ -258,6 +258,34 @@ class GraphEmulator(Emulator):
         usage = json.dumps({"call_count": 1, "total_cputime": 1, "total_time": 1})
         return Response(200, body, headers={"X-App-Usage": usage})
 
+    @staticmethod
+    def _edge_params(request: Request) -> dict[str, str]:
+        """The query of an edge request without the credentials (they never go in `next`)."""
+        params = dict(request.query)
+        params.pop("access_token", None)
+        params.pop("appsecret_proof", None)
+        return params
+
+    def _owner_edge(
+        self, request: Request, *, needs: str, owner_id: str, kind: str, edge: str,
+        render: Callable[[Node, str, str, Request], dict[str, Any]],
+    ) -> Response:
+        """The Page's feed or the account's media: newest first, 100/33 for another owner."""
+        denied = self._auth(request, needs)
+        if denied:
+            return denied
+        ver, owner = request.match["ver"], request.match["id"]
+        if owner != owner_id:
+            return gone(owner)
+        params = self._edge_params(request)
+        with self._state:
+            nodes = [n for n in self.nodes.values() if n.kind == kind]
+            body = self._connection(
+                request, nodes, path=f"/{ver}/{owner}/{edge}", params=params, newest_first=True,
+                render=lambda n, f: render(n, f, ver, request), sub=params.get("fields", ""),
+            )
+        return self._ok(body)
+
     def _connection(
         self, request: Request, nodes: list[Node], *, path: str, params: dict[str, str],
         newest_first: bool, render: Callable[[Node, str], dict[str, Any]], sub: str,
@@ -351,38 +379,21 @@ class GraphEmulator(Emulator):
         return out
 
     def _feed(self, request: Request) -> Response:
-        denied = self._auth(request, READ_FB)
-        if denied:
-            return denied
-        ver, page = request.match["ver"], request.match["id"]
-        if page != self.page_id:
-            return gone(page)
-        params = dict(request.query)
-        params.pop("access_token", None)
-        params.pop("appsecret_proof", None)
-        with self._state:
-            posts = [n for n in self.nodes.values() if n.kind == "post"]
-            fields = params.get("fields", "")
-            body = self._connection(
-                request, posts, path=f"/{ver}/{page}/feed", params=params, newest_first=True,
-                render=lambda n, f: self._render_post(n, f, ver, request), sub=fields,
-            )
-        return self._ok(body)
+        return self._owner_edge(request, needs=READ_FB, owner_id=self.page_id, kind="post",
+                                edge="feed", render=self._render_post)
 
     def _comments_edge(self, request: Request) -> Response:
         ver, parent_id = request.match["ver"], request.match["id"]
         with self._state:
             parent = self.nodes.get(parent_id)
             if parent is not None and parent.kind in {"media", "igcomment"}:
-                return self._ig_comments(request, parent)
+                return self._ig_edge(request, parent_id, "comments")
             denied = self._auth(request, READ_FB)
             if denied:
                 return denied
             if parent is None:
                 return gone(parent_id)
-            params = dict(request.query)
-            params.pop("access_token", None)
-            params.pop("appsecret_proof", None)
+            params = self._edge_params(request)
             stream = params.get("filter") == "stream"
             kids = self._children(parent_id, replies_too=stream and parent.kind == "post",
                                   kind="comment")
@@ -411,16 +422,7 @@ class GraphEmulator(Emulator):
         }
         out.update({k: v for k, v in simple.items() if k in wanted})
         if "comments" in wanted:
-            mods, sub = wanted["comments"]
-            params = {k: v for k, v in mods.items() if k == "limit"}
-            params["fields"] = sub
-            conn = self._connection(
-                request, self._children(node.id, replies_too=False, kind="igcomment"),
-                path=f"/{ver}/{node.id}/comments", params=params, newest_first=True,
-                render=lambda n, f: self._render_ig_comment(n, f, ver, request), sub=sub,
-            )
-            if conn["data"]:
-                out["comments"] = conn
+            self._ig_expand(out, wanted["comments"], request, node.id, "comments", ver)
         return out
 
     def _render_ig_comment(self, node: Node, fields: str, ver: str = "v21.0",
@@ -441,70 +443,53 @@ class GraphEmulator(Emulator):
             simple["parent_id"] = parent.id
         out = {k: v for k, v in simple.items() if k in wanted}
         if "replies" in wanted and request is not None:
-            mods, sub = wanted["replies"]
-            params = {k: v for k, v in mods.items() if k == "limit"}
-            params["fields"] = sub
-            conn = self._connection(
-                request, self._children(node.id, replies_too=False, kind="igcomment"),
-                path=f"/{ver}/{node.id}/replies", params=params, newest_first=False,
-                render=self._render_ig_comment, sub=sub,
-            )
-            if conn["data"]:
-                out["replies"] = conn
+            self._ig_expand(out, wanted["replies"], request, node.id, "replies", ver)
         return out
 
-    def _media_edge(self, request: Request) -> Response:
-        denied = self._auth(request, READ_IG)
-        if denied:
-            return denied
-        ver, user = request.match["ver"], request.match["id"]
-        if user != self.ig_user_id:
-            return gone(user)
-        params = dict(request.query)
-        params.pop("access_token", None)
-        params.pop("appsecret_proof", None)
-        with self._state:
-            media = [n for n in self.nodes.values() if n.kind == "media"]
-            body = self._connection(
-                request, media, path=f"/{ver}/{user}/media", params=params, newest_first=True,
-                render=lambda n, f: self._render_media(n, f, ver, request),
-                sub=params.get("fields", ""),
-            )
-        return self._ok(body)
+    def _ig_connection(self, request: Request, parent_id: str, edge: str, ver: str,
+                       params: dict[str, str]) -> dict[str, Any]:
+        """Instagram comments under `parent_id`: `comments` newest first with expandable
+        replies, `replies` oldest first without further nesting."""
+        comments = edge == "comments"
+        render: Callable[[Node, str], dict[str, Any]] = (
+            (lambda n, f: self._render_ig_comment(n, f, ver, request)) if comments
+            else self._render_ig_comment
+        )
+        return self._connection(
+            request, self._children(parent_id, replies_too=False, kind="igcomment"),
+            path=f"/{ver}/{parent_id}/{edge}", params=params, newest_first=comments,
+            render=render, sub=params.get("fields", ""),
+        )
 
-    def _ig_comments(self, request: Request, parent: Node) -> Response:
+    def _ig_expand(self, out: dict[str, Any], wanted: tuple[dict[str, str], str],
+                   request: Request, parent_id: str, edge: str, ver: str) -> None:
+        """Field expansion `edge.limit(N){fields}`: the first page nested under `edge`."""
+        mods, sub = wanted
+        params = {k: v for k, v in mods.items() if k == "limit"}
+        params["fields"] = sub
+        conn = self._ig_connection(request, parent_id, edge, ver, params)
+        if conn["data"]:
+            out[edge] = conn
+
+    def _media_edge(self, request: Request) -> Response:
+        return self._owner_edge(request, needs=READ_IG, owner_id=self.ig_user_id, kind="media",
+                                edge="media", render=self._render_media)
+
+    def _ig_edge(self, request: Request, parent_id: str, edge: str) -> Response:
+        """A media's comments (newest first, replies expandable) or a comment's replies."""
         denied = self._auth(request, READ_IG)
         if denied:
             return denied
         ver = request.match["ver"]
-        params = dict(request.query)
-        params.pop("access_token", None)
-        params.pop("appsecret_proof", None)
-        body = self._connection(
-            request, self._children(parent.id, replies_too=False, kind="igcomment"),
-            path=f"/{ver}/{parent.id}/comments", params=params, newest_first=True,
-            render=lambda n, f: self._render_ig_comment(n, f, ver, request),
-            sub=params.get("fields", ""),
-        )
-        return self._ok(body)
-
-    def _replies_edge(self, request: Request) -> Response:
-        denied = self._auth(request, READ_IG)
-        if denied:
-            return denied
-        ver, parent_id = request.match["ver"], request.match["id"]
-        params = dict(request.query)
-        params.pop("access_token", None)
-        params.pop("appsecret_proof", None)
+        params = self._edge_params(request)
         with self._state:
             if parent_id not in self.nodes:
                 return gone(parent_id)
-            body = self._connection(
-                request, self._children(parent_id, replies_too=False, kind="igcomment"),
-                path=f"/{ver}/{parent_id}/replies", params=params, newest_first=False,
-                render=self._render_ig_comment, sub=params.get("fields", ""),
-            )
+            body = self._ig_connection(request, parent_id, edge, ver, params)
         return self._ok(body)
+
+    def _replies_edge(self, request: Request) -> Response:
+        return self._ig_edge(request, request.match["id"], "replies")
 
     # --- objects: read, hide, delete ---------------------------------------------------------
 
@@ -536,15 +521,23 @@ class GraphEmulator(Emulator):
                 return self._ok(self._render_media(node, fields, "v21.0", request))
             return self._ok(self._render_ig_comment(node, fields or "id,text,timestamp"))
 
-    def _post_object(self, request: Request) -> Response:
+    def _write_target(self, request: Request) -> Node | Response:
+        """The node a POST or DELETE acts on, or the answer refusing it (auth, then 100/33).
+
+        Called with the state lock held.
+        """
         object_id = request.match["id"]
+        node = self.nodes.get(object_id)
+        denied = self._auth(request, self._needs(node, write=True))
+        if denied:
+            return denied
+        return node if node is not None else gone(object_id)
+
+    def _post_object(self, request: Request) -> Response:
         with self._state:
-            node = self.nodes.get(object_id)
-            denied = self._auth(request, self._needs(node, write=True))
-            if denied:
-                return denied
-            if node is None:
-                return gone(object_id)
+            node = self._write_target(request)
+            if isinstance(node, Response):
+                return node
             form = request.params()
             flag = form.get("hide") if node.kind == "igcomment" else form.get("is_hidden")
             if flag not in {"true", "false"}:
@@ -554,15 +547,11 @@ class GraphEmulator(Emulator):
             return self._ok({"success": True})
 
     def _delete_object(self, request: Request) -> Response:
-        object_id = request.match["id"]
         with self._state:
-            node = self.nodes.get(object_id)
-            denied = self._auth(request, self._needs(node, write=True))
-            if denied:
-                return denied
-            if node is None:
-                return gone(object_id)
-            self.remove(object_id)
+            node = self._write_target(request)
+            if isinstance(node, Response):
+                return node
+            self.remove(node.id)
             return self._ok({"success": True})
 
 
