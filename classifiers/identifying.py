@@ -49,9 +49,11 @@ _URL = re.compile(
     r"net|io|ly|uk|be|de|gov\.uk|ac\.uk|sch\.uk|info|biz|me|app|xyz)(?:/[^\s<>\"']*)?",
     re.IGNORECASE,
 )
+#: a run of digit groups, optionally with an international prefix, a bracketed area code and an
+#: extension (`ext. 12`, `extension 12`, `x12`, or `x4587` glued on as US exports write it)
 _PHONE_CANDIDATE = re.compile(
-    r"(?<![\w+/])(?:\+\d{1,3}[\s.\-]?|00\d{1,3}[\s.\-]?)?(?:\(0?\d{1,5}\)[\s.\-]?)?\d{1,6}"
-    r"(?:[ .\-]\d{1,6}){0,5}(?![\w/])(?:\s*(?:ext|x)\.?\s*\d{1,5})?"
+    r"(?<![\w+/])(?:\+\d{1,3}[\s.\-]?|00\d{1,3}[\s.\-]?)?(?:\(0?\d{1,5}\)[\s.\-]?)?\d{1,12}"
+    r"(?:[ .\-]\d{1,12}){0,5}(?P<ext>\s*(?:ext(?:ension)?\.?|x\.?)\s*\d{1,5})?(?![\w/])"
 )
 _IBAN_BEFORE = re.compile(r"[A-Z]{2}\d{2}[ A-Z0-9]{0,12}$")
 _SSN = re.compile(r"^\d{3}-\d{2}-\d{4}$")
@@ -66,6 +68,23 @@ _STREET_TYPES = (
     r"Place|Pl|Gardens|Gdns|Grove|Gr|Terrace|Tce|Hill|Park|Square|Sq|Mews|Row|Walk|View|Rise|"
     r"Boulevard|Blvd|Parade|Green|Estate|Highway|Hwy|Circle|Loop|Trail|Pike|Ridge|Plaza|Bypass)"
 )
+#: a phone label or verb just before the number, with no other digit in between
+_PHONE_CUE_BEFORE = re.compile(
+    r"(?:\b(?:tel(?:ephone)?|phone|mob(?:ile)?|cell(?:phone)?|fax|desk|office|landline|call|"
+    r"ring|text|sms|whats ?app|messages?|answering|contact)\b"
+    r"|\b(?:my|your|his|her|their|our) (?:number\b|no\b|#))"
+    r"[^\w\d]*(?:(?:me|us|him|her|them|on|at|to|is|no|number|num|nr)\b[^\w\d]*){0,3}$",
+    re.IGNORECASE,
+)
+#: a label just after it, as in `085 175 7641-Office` or `930.167.3943 fax`
+_PHONE_CUE_AFTER = re.compile(
+    r"\s*[\-(,]?\s*(?:office|fax|mob(?:ile)?|cell|home|work|desk|landline|tel)\b", re.IGNORECASE
+)
+#: a flat, suite or box number right before: the digits after it are address, not a phone
+_UNIT_BEFORE = re.compile(r"\b(?:apt|apartment|flat|suite|unit|box)\.?\s*$", re.IGNORECASE)
+#: a street name right after: the digits before it are a house number and a flat or zip code
+_STREET_AFTER = re.compile(r"\s+(?:[A-Z][A-Za-z'\-]+ ){1,3}" + _STREET_TYPES + r"\b")
+_SEPARATED = re.compile(r"\d[\s.\-()]+\d|^\(")
 _ADDRESS = re.compile(
     r"\b\d{1,5}[A-Za-z]?,? (?:[A-Z][A-Za-z'\-]+ ){1,3}" + _STREET_TYPES + r"\b\.?"
     r"(?:,? (?:Apt\.?|Flat|Unit|Suite) \d+[A-Za-z]?)?"
@@ -78,7 +97,7 @@ _MONTHS = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?
 _DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
 _DATE = re.compile(
     r"\b\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?\b"
-    r"|\b\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2})\b"
+    r"|\b\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2})\b(?![/.\-]\d)"
     r"|\b" + _DAY + r"(?: of)? " + _MONTHS + r"\.?,? (?:\d{4}|'\d{2})\b"
     r"|\b" + _MONTHS + r"\.? " + _DAY + r",? \d{4}\b"
     r"|\b" + _DAY + r"(?: of)? " + _MONTHS + r"\b"
@@ -87,6 +106,15 @@ _DATE = re.compile(
     r"|\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b",
     re.IGNORECASE,
 )
+#: day and month of a numeric date, either way round (`12/03/2015`, US `6/24/1991`, ISO)
+_NUMERIC_DATE = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}|\d{4}-(\d{2})-(\d{2})")
+#: a software version or build number, not a date (`version 2.4.12`, `v1.2.10`)
+_VERSION_BEFORE = re.compile(r"(?:\bv|\bversion|\bver\.?|\brelease|\bbuild|\bupdate)\s*$",
+                             re.IGNORECASE)
+_FAR_YEAR = 2040
+_YEAR_WORD_BEFORE = re.compile(
+    r"\b(?:in|by|until|till|from|since|before|after|of|year|the|early|late|mid)\W{1,3}$",
+    re.IGNORECASE)
 _DOB_CONTEXT = re.compile(
     r"(?:\bborn\b|\bdob\b|d\.o\.b|date of birth|birth ?date|birthday|\bb\.?\s?$|bday)"
     r"[^.!?\n]{0,25}$",
@@ -171,11 +199,52 @@ def _mask(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(chars)
 
 
+class _NotAPhone(Exception):
+    """A phone candidate that turned out to be something else (internal to `_phones`)."""
+
+
+def _phone_reason(cand: str, digits: str, before: str, after: str) -> str:
+    """Why `cand` is a phone number; raises `_NotAPhone` when it is not one.
+
+    Three tiers: a number `phonenumbers` validates (GB first, then North American numbers
+    written in their usual groups); one with an international or UK trunk prefix whose length
+    is possible for its country; any other digit run only with a phone label next to it.
+    """
+    international = cand.startswith(("+", "00"))
+    trunk = digits.startswith("0") and not international
+    try:
+        gb = phonenumbers.parse(cand, "GB")
+    except phonenumbers.NumberParseException:
+        gb = None
+    cued = (_PHONE_CUE_BEFORE.search(before) is not None
+            or _PHONE_CUE_AFTER.match(after) is not None)
+    if gb is not None and phonenumbers.is_valid_number(gb):
+        return "phone number"
+    if not international and not trunk and len(digits) in (10, 11):
+        try:
+            us = phonenumbers.parse(cand, "US")
+        except phonenumbers.NumberParseException:
+            us = None
+        # an unbroken run of ten digits is as often an account or order number
+        if (us is not None and phonenumbers.is_valid_number(us)
+                and (cued or _SEPARATED.search(cand))):
+            return "phone number (North American)"
+    unit = _UNIT_BEFORE.search(before) is not None or _STREET_AFTER.match(after) is not None
+    if (gb is not None and not unit and phonenumbers.is_possible_number(gb)
+            and (international or (trunk and len(digits) in (10, 11)))):
+        return "phone number"
+    if cued and not unit:
+        return "phone-shaped number"
+    raise _NotAPhone
+
+
 def _phones(text: str, taken: list[tuple[int, int]]) -> list[Found]:
     out: list[Found] = []
     for m in _PHONE_CANDIDATE.finditer(text):
         cand = m.group().rstrip(" .-")
-        digits = "".join(_DIGIT.findall(cand))
+        # the number without its extension decides the checks below
+        digits = "".join(_DIGIT.findall(cand if m.group("ext") is None else
+                                        text[m.start():m.start("ext")]))
         n = len(digits)
         if n < 7 or n > 15:
             continue
@@ -189,21 +258,11 @@ def _phones(text: str, taken: list[tuple[int, int]]) -> list[Found]:
             continue
         if any(s < end and start < e for s, e in taken):
             continue
-        reason = "phone number"
         try:
-            parsed = phonenumbers.parse(cand, "GB")
-            valid = phonenumbers.is_valid_number(parsed)
-        except phonenumbers.NumberParseException:
-            valid = False
-        if not valid:
-            groups = re.split(r"[\s.\-()]+", cand.strip("+() "))
-            last = groups[-1] if groups else ""
-            # a bare 7-digit run with a short last group is more often a house number and flat
-            if n == 7 and len(last) < 4:
-                continue
-            if len(groups) == 1 and n > 11:
-                continue
-            reason = "phone-shaped number"
+            reason = _phone_reason(cand, digits, text[max(0, start - 30):start],
+                                   text[end:end + 60])
+        except _NotAPhone:
+            continue
         out.append(Found(start, end, Kind.PHONE, reason))
     return out
 
@@ -219,6 +278,8 @@ def _dates(text: str, low: str | None = None) -> list[Found]:
         start, end = m.span()
         before = text[max(0, start - 40):start]
         value = text[start:end]
+        if not _plausible_date(value, before, text[end:end + 60]):
+            continue
         if _DOB_CONTEXT.search(before):
             out.append(Found(start, end, Kind.DOB, "date of birth"))
         else:
@@ -226,6 +287,33 @@ def _dates(text: str, low: str | None = None) -> list[Found]:
             out.append(Found(start, end, Kind.DATE, f"date ({_date_shape(value)})",
                              identifying=False))
     return out
+
+
+def _plausible_date(value: str, before: str, after: str) -> bool:
+    """False for date-shaped numbers that are something else (see each branch)."""
+    if value[0].isdigit():
+        m = _NUMERIC_DATE.match(value)
+        if m is not None:
+            if m.group(1) is not None:
+                a, b = int(m.group(1)), int(m.group(2))
+                # day/month or month/day; `60-56-85` is a phone number's first groups
+                if not (a >= 1 and b >= 1 and ((a <= 31 and b <= 12) or (a <= 12 and b <= 31))):
+                    return False
+                if _VERSION_BEFORE.search(before):
+                    return False
+                # the tail of a longer run such as `28-64-66-98` (checked here: a look-behind
+                # in the pattern would be tried at every position and double its cost)
+                if len(before) >= 2 and before[-1] in "/.-" and before[-2].isdigit():
+                    return False
+            elif not (1 <= int(m.group(3)) <= 12 and 1 <= int(m.group(4)) <= 31):
+                return False
+        elif value.isdigit():
+            if _STREET_AFTER.match(after):
+                return False  # `1990 Crown Street`: a house number
+            # a far-off year is said with a preposition ("by 2050"); bare, it is a number
+            if int(value) >= _FAR_YEAR and not _YEAR_WORD_BEFORE.search(before):
+                return False
+    return True
 
 
 def _date_shape(value: str) -> str:
