@@ -357,9 +357,30 @@ def train(
             train_rows += [(t, y, 1.0) for t, y in _tweeteval(datasets, name, "train")]
             dev_rows += _tweeteval(datasets, name, "val")
             sources[name] = _sha256(datasets / name / "train.csv")
-    vec = _vectorizer()
+    return fit_and_save(
+        train_rows, dev_rows, out_dir,
+        meta={"sources": sources,
+              "licences": {k: v for k, v in LICENCES.items() if k in sources}},
+    )
+
+
+def fit_and_save(
+    train_rows: Sequence[tuple[str, list[int], float]],
+    dev_rows: Sequence[tuple[str, list[int]]],
+    out_dir: Path,
+    *,
+    meta: dict[str, Any],
+    name_rows: int | None = None,
+) -> dict[str, Any]:
+    """Fit every head on (text, labels, weight) rows, calibrate on dev rows, save the artefact.
+
+    One recipe for the shipped model and for retrained candidates, so a candidate differs
+    from the shipped model only by its data. `name_rows` limits the readable feature names
+    to the first rows (the public base data, never moderators' feedback). Returns the
+    metadata written to model.json, with the artefact's version.
+    """
     texts = [model_text(t) for t, _, _ in train_rows]
-    counts = vec.transform(texts)
+    counts = _vectorizer().transform(texts)
     df = np.bincount(counts.indices, minlength=N_FEATURES)
     keep = np.flatnonzero(df >= 2).astype(np.int32)
     n_docs = counts.shape[0]
@@ -389,22 +410,22 @@ def train(
         platt[h] = (a, b)
         thresholds[head] = _best_threshold(1 / (1 + np.exp(-(raw * a + b))), y_dev[dev_mask, h])
         log.info("trained head %s on %d rows", head, int(rows.sum()))
-    names = _top_feature_names(texts, keep, coef)
+    names = _top_feature_names(texts[:name_rows], keep, coef)
     out_dir.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out_dir / "model.npz", index=keep, idf=idf,
                         coef=coef.astype(np.float16), intercept=intercept, platt=platt)
-    meta: dict[str, Any] = {
+    written: dict[str, Any] = {
         "labels": list(MODEL_LABELS), "n_features": N_FEATURES,
         "features": "hashed word 1-2-grams of the normalised text, log tf x idf, L2",
-        "thresholds": thresholds, "sources": sources,
-        "licences": {k: v for k, v in LICENCES.items() if k in sources},
+        "thresholds": thresholds,
         "train_rows": len(train_rows), "dev_rows": len(dev_rows),
         "feature_names": {str(k): v for k, v in sorted(names.items())},
+        **meta,
     }
-    (out_dir / "model.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n",
+    (out_dir / "model.json").write_text(json.dumps(written, indent=1, sort_keys=True) + "\n",
                                         encoding="utf-8")
-    meta["version"] = artefact_version(out_dir)
-    return meta
+    written["version"] = artefact_version(out_dir)
+    return written
 
 
 def _best_threshold(p: npt.NDArray[np.float64], y: npt.NDArray[np.int_]) -> float:

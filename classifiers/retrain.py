@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
 from classifiers import model as text_model
 from classifiers.base import Classifier, Label, ProtectedName, Verdict
-from classifiers.model import MODEL_LABELS, OFFENSIVE, TextModel
+from classifiers.model import MODEL_LABELS, OFFENSIVE
 from classifiers.policy import PolicyClassifier
 from classifiers.registry import ClassifierConfigError
 
@@ -146,57 +143,18 @@ def train_candidate(
         else:
             train_rows.append((ex.text, ex.row(), weight))
 
-    texts = [text_model.model_text(t) for t, _, _ in train_rows]
-    counts = text_model._vectorizer().transform(texts)
-    df = np.bincount(counts.indices, minlength=text_model.N_FEATURES)
-    keep = np.flatnonzero(df >= 2).astype(np.int32)
-    idf = (np.log((1 + counts.shape[0]) / (1 + df[keep])) + 1.0).astype(np.float32)
-    shell = TextModel(index=keep, idf=idf,
-                      coef=np.zeros((len(keep), len(MODEL_LABELS)), dtype=np.float32),
-                      intercept=np.zeros(len(MODEL_LABELS)),
-                      platt=np.ones((len(MODEL_LABELS), 2)), thresholds={}, feature_names={},
-                      version="candidate")
-    x_train = shell.features(texts)
-    x_dev = shell.features([text_model.model_text(t) for t, _ in dev_rows])
-    y_train = np.array([y for _, y, _ in train_rows])
-    y_dev = np.array([y for _, y in dev_rows])
-    w_train = np.array([w for _, _, w in train_rows])
-    coef = np.zeros((len(keep), len(MODEL_LABELS)), dtype=np.float32)
-    intercept = np.zeros(len(MODEL_LABELS))
-    platt = np.zeros((len(MODEL_LABELS), 2))
-    thresholds: dict[str, float] = {}
-    for h, head in enumerate(MODEL_LABELS):
-        rows = y_train[:, h] >= 0
-        # the shipped recipe's hyper-parameters, so a candidate differs only by its data
-        lr = LogisticRegression(C=8.0, class_weight="balanced", max_iter=2000, solver="liblinear")
-        lr.fit(x_train[rows], y_train[rows, h], sample_weight=w_train[rows])
-        coef[:, h] = lr.coef_[0]
-        intercept[h] = lr.intercept_[0]
-        mask = y_dev[:, h] >= 0
-        raw = np.asarray(x_dev[mask] @ lr.coef_[0]).ravel() + lr.intercept_[0]
-        a, b = text_model._fit_platt(raw, y_dev[mask, h])
-        platt[h] = (a, b)
-        thresholds[head] = text_model._best_threshold(
-            1 / (1 + np.exp(-(raw * a + b))), y_dev[mask, h])
-    names = text_model._top_feature_names(texts[:n_base], keep, coef)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out_dir / "model.npz", index=keep, idf=idf,
-                        coef=coef.astype(np.float16), intercept=intercept, platt=platt)
-    meta: dict[str, Any] = {
-        "labels": list(MODEL_LABELS), "n_features": text_model.N_FEATURES,
-        "features": "hashed word 1-2-grams of the normalised text, log tf x idf, L2",
-        "thresholds": thresholds,
-        "sources": {"base": "davidson2017 + pii-wnut17 + pii-presidio-synth + seed_corpus",
-                    "seed_corpus": hashlib.sha256(seed_path.read_bytes()).hexdigest()},
-        "licences": {k: v for k, v in text_model.LICENCES.items() if v["shipped"] == "yes"},
-        "train_rows": len(train_rows), "dev_rows": len(dev_rows),
-        "base_fraction": base_fraction,
-        "feedback_rows": {"train": len(examples) - n_feedback_dev, "calibration": n_feedback_dev},
-        "feature_names": {str(k): v for k, v in sorted(names.items())},
-    }
-    (out_dir / "model.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n",
-                                        encoding="utf-8")
-    version = text_model.artefact_version(out_dir)
+    meta = text_model.fit_and_save(
+        train_rows, dev_rows, out_dir, name_rows=n_base,
+        meta={
+            "sources": {"base": "davidson2017 + pii-wnut17 + pii-presidio-synth + seed_corpus",
+                        "seed_corpus": hashlib.sha256(seed_path.read_bytes()).hexdigest()},
+            "licences": {k: v for k, v in text_model.LICENCES.items() if v["shipped"] == "yes"},
+            "base_fraction": base_fraction,
+            "feedback_rows": {"train": len(examples) - n_feedback_dev,
+                              "calibration": n_feedback_dev},
+        },
+    )
+    version = str(meta["version"])
     log.info("trained candidate %s on %d rows (%d from feedback)", version, len(train_rows),
              len(examples) - n_feedback_dev)
     return Candidate(out_dir, version, {k: meta[k] for k in (
