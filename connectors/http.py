@@ -11,40 +11,6 @@ from requests.adapters import HTTPAdapter
 DEFAULT_TIMEOUT = 30.0
 
 
-class RewritingAdapter(HTTPAdapter):
-    """Sends requests for `real_prefix` to `target_prefix` instead (a local emulator, a proxy).
-
-    tweepy has no base-URL option, so this is how a channel's `api_url` reaches it; the
-    other SDKs use it too so every connector is pointed the same way. Signing (OAuth 1.0a)
-    happens before the adapter, so signed calls still verify.
-    """
-
-    def __init__(
-        self, real_prefix: str, target_prefix: str, timeout: float = DEFAULT_TIMEOUT
-    ) -> None:
-        super().__init__()
-        self.real_prefix = real_prefix.rstrip("/")
-        self.target_prefix = target_prefix.rstrip("/")
-        self.timeout = timeout
-
-    def send(
-        self,
-        request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: Any = None,
-        verify: Any = True,
-        cert: Any = None,
-        proxies: Any = None,
-    ) -> requests.Response:
-        """Rewrite the URL prefix, apply the default timeout, send."""
-        url = request.url or ""
-        if url.startswith(self.real_prefix):
-            request.url = self.target_prefix + url[len(self.real_prefix) :]
-        return super().send(
-            request, stream, timeout if timeout is not None else self.timeout, verify, cert, proxies
-        )
-
-
 class TimeoutAdapter(HTTPAdapter):
     """Applies a default timeout: the SDKs otherwise wait for ever on a silent server."""
 
@@ -65,6 +31,37 @@ class TimeoutAdapter(HTTPAdapter):
         return super().send(
             request, stream, timeout if timeout is not None else self.timeout, verify, cert, proxies
         )
+
+
+class RewritingAdapter(TimeoutAdapter):
+    """Sends requests for `real_prefix` to `target_prefix` instead (a local emulator, a proxy).
+
+    tweepy has no base-URL option, so this is how a channel's `api_url` reaches it; the
+    other SDKs use it too so every connector is pointed the same way. Signing (OAuth 1.0a)
+    happens before the adapter, so signed calls still verify.
+    """
+
+    def __init__(
+        self, real_prefix: str, target_prefix: str, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
+        super().__init__(timeout)
+        self.real_prefix = real_prefix.rstrip("/")
+        self.target_prefix = target_prefix.rstrip("/")
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
+        """Rewrite the URL prefix, then send with the default timeout."""
+        url = request.url or ""
+        if url.startswith(self.real_prefix):
+            request.url = self.target_prefix + url[len(self.real_prefix) :]
+        return super().send(request, stream, timeout, verify, cert, proxies)
 
 
 class CountingSession(requests.Session):
