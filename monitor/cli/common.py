@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,11 +49,11 @@ def setup_logging(level: str) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-def load_settings(path: Path | None, *, demo: bool = False) -> Settings:
-    """Settings from `path`, or the built-in demo config."""
-    if path is None and not demo and "SOCMON_CONFIG" not in os.environ:
-        # Commands other than `run` fall back to the demo config so a newcomer can explore.
-        path = DEFAULT_YAML
+def load_settings(path: Path | None) -> Settings:
+    """Settings from `path` (--config or $SOCMON_CONFIG), else the built-in demo config.
+
+    Falling back to the demo lets a newcomer explore every command; `run` refuses to.
+    """
     settings = load(path or DEFAULT_YAML)
     setup_logging(settings.log_level)
     return settings

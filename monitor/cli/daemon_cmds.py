@@ -19,7 +19,6 @@ from monitor.cli.common import (
     load_settings,
     print_json,
     print_table,
-    setup_logging,
 )
 from monitor.daemon import Daemon
 from monitor.db import transaction
@@ -115,7 +114,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """The embedded default: a simulated school Page, SQLite, the moderator UI."""
-        settings = load_settings(None, demo=True)
+        settings = load_settings(None)
         runtime = build_runtime(settings)
         try:
             if once:
@@ -157,9 +156,7 @@ def register(app: typer.Typer) -> None:
                 "no config file: pass --config FILE or set SOCMON_CONFIG "
                 "(socmon init writes a starter one)"
             )
-        settings = load(config)
-        setup_logging(settings.log_level)
-        runtime = build_runtime(settings)
+        runtime = build_runtime(load_settings(config))
         try:
             _run_daemon(runtime)
         finally:
