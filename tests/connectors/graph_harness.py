@@ -22,6 +22,7 @@ from connectors.base import (
     TransientError,
     Visibility,
 )
+from tests.connectors.passes import ref, run_pass
 from tests.emulators.graph import APP_SECRET, TOKEN, GraphEmulator
 from tests.emulators.server import Fault
 
@@ -87,21 +88,9 @@ def harness_fixture(make: Callable[[], HarnessT]) -> Any:
 
 def drain(connector: Connector, cursor: Cursor | None) -> tuple[list[Item], Cursor | None, int]:
     """One pass to its end; returns items, the stored cursor and the requests it cost."""
-    items: list[Item] = []
-    spent = 0
-    for _ in range(200):
-        page = connector.fetch(cursor, now=datetime.now(UTC))
-        items.extend(page.items)
-        spent += page.requests
-        cursor = Cursor.from_json(page.cursor.to_json())
-        if not page.more:
-            return items, cursor, spent
-    raise AssertionError("pass did not end")
+    items, cursor, pages = run_pass(connector, cursor)
+    return items, cursor, sum(page.requests for page in pages)
 
-
-def ref(item: Item) -> ItemRef:
-    """What a takedown or check takes back for `item`."""
-    return ItemRef(item.external_id, item.kind, item.parent_id, item.thread_id)
 
 
 # --- test bodies both platforms run the same way ----------------------------------------------

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 
-from connectors.base import Action, Capability, Connector, Cursor, Item, ItemRef, Visibility
+from connectors.base import Action, Capability, Connector, Cursor, Item, Visibility
 from tests.connectors.harness import PLATFORMS, Harness, make
+from tests.connectors.passes import ref, run_pass
 
 
 @pytest.fixture(params=PLATFORMS)
@@ -21,19 +21,9 @@ def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
 
 
 def drain(connector: Connector, cursor: Cursor | None) -> tuple[list[Item], Cursor | None]:
-    """Run one poll pass to its end, as the ingest loop does, round-tripping the cursor."""
-    items: list[Item] = []
-    for _ in range(100):
-        page = connector.fetch(cursor, now=datetime.now(UTC))
-        items.extend(page.items)
-        cursor = Cursor.from_json(page.cursor.to_json())
-        if not page.more:
-            return items, cursor
-    raise AssertionError("poll pass did not end within 100 pages")
-
-
-def ref(item: Item) -> ItemRef:
-    return ItemRef(item.external_id, item.kind, item.parent_id, item.thread_id)
+    """Run one poll pass to its end, as the ingest loop does."""
+    items, cursor, _ = run_pass(connector, cursor, max_pages=100)
+    return items, cursor
 
 
 def test_items_are_normalised(harness: Harness) -> None:

@@ -31,6 +31,7 @@ from connectors.base import (
 )
 from connectors.reddit import RedditConnector, RedditOptions
 from tests.connectors.harness_reddit import RedditHarness, build, make
+from tests.connectors.passes import ref, run_pass
 from tests.emulators.server import Fault, Response
 
 
@@ -51,23 +52,16 @@ def drain(c: RedditConnector, cursor: Cursor | None, *, at: datetime | None = No
           between: list[int] | None = None, h: RedditHarness | None = None
           ) -> tuple[list[Item], Cursor, list[Page]]:
     """One pass to its end; `between[k]` new comments are published after page k."""
-    items: list[Item] = []
-    pages: list[Page] = []
-    for k in range(50):
-        page = c.fetch(cursor, now=at or now())
-        pages.append(page)
-        items.extend(page.items)
-        cursor = Cursor.from_json(page.cursor.to_json())
-        assert cursor is not None
+
+    def publish_between(k: int) -> None:
         if between and h and k < len(between) and between[k]:
             h.publish(between[k], text=f"during page {k}")
-        if not page.more:
-            return items, cursor, pages
-    raise AssertionError("pass did not end")
 
+    items, end, pages = run_pass(c, cursor, now=at or now(), after_page=publish_between,
+                                 max_pages=50)
+    assert end is not None
+    return items, end, pages
 
-def ref(item: Item) -> ItemRef:
-    return ItemRef(item.external_id, item.kind, item.parent_id, item.thread_id)
 
 
 # ------------------------------------------------------------------ cheapness

@@ -28,6 +28,7 @@ from connectors.base import (
 )
 from connectors.x import XConnector, XOptions, snowflake_floor
 from tests.connectors.harness_x import XHarness
+from tests.connectors.passes import ref, run_pass
 from tests.emulators import x as emu
 from tests.emulators.server import Fault, Response
 
@@ -50,20 +51,9 @@ def make(**options: Any) -> XHarness:
 def drain(x: XConnector, cursor: Cursor | None, *, now: datetime | None = None
           ) -> tuple[list[Item], Cursor | None, int]:
     """One full pass as the ingest loop runs it; returns items, cursor and requests spent."""
-    items: list[Item] = []
-    spent = 0
-    for _ in range(50):
-        page = x.fetch(cursor, now=now or datetime.now(UTC))
-        items.extend(page.items)
-        spent += page.requests
-        cursor = Cursor.from_json(page.cursor.to_json())
-        if not page.more:
-            return items, cursor, spent
-    raise AssertionError("pass did not end")
+    items, cursor, pages = run_pass(x, cursor, now=now, max_pages=50)
+    return items, cursor, sum(page.requests for page in pages)
 
-
-def ref(item: Item) -> ItemRef:
-    return ItemRef(item.external_id, item.kind, item.parent_id, item.thread_id)
 
 
 # -- cost ---------------------------------------------------------------------------------
