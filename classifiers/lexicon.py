@@ -37,7 +37,12 @@ INSULTS: frozenset[str] = frozenset([
     "crooks", "crooked", "pathetic", "useless", "worthless", "disgusting", "disgrace",
     "incompetent", "inbred", "inbreds", "pig", "pigs", "ugly", "fatty", "fatso", "lardass",
     "chav", "chavs", "nonce", "nonces", "pervert", "perverts", "perv", "paedo", "paedos",
-    "pedo", "pedos", "jerk", "jerks", "ho", "thot", "thots",
+    "pedo", "pedos", "jerk", "jerks", "ho", "thot", "thots", "stupid", "dumb", "fool", "fools",
+    "fraud", "frauds", "hypocrite", "hypocrites", "traitor", "traitors", "coward", "cowards",
+    "crybaby", "crybabies", "snowflake", "snowflakes", "delusional", "despicable", "lunatic",
+    "lunatics", "nutjob", "nutjobs", "nutcase", "nutcases", "psycho", "psychos", "filth",
+    "buffoon", "buffoons", "dummy", "brainless", "thug", "thugs", "weasel", "berk", "wazzock",
+    "dipstick", "gimp", "minger", "mingers", "bint",
 ])
 
 #: insults strong enough to be abuse even without a visible target
@@ -46,7 +51,17 @@ STRONG_INSULTS: frozenset[str] = frozenset([
     "bellends", "tosser", "tossers", "motherfucker", "motherfuckers", "scumbag", "scumbags",
     "arsehole", "arseholes", "asshole", "assholes", "bitch", "bitches", "slag", "slags",
     "skank", "skanks", "hoe", "hoes", "nonce", "nonces", "paedo", "paedos", "pedo", "pedos",
-    "knobhead", "fucker", "fuckers", "dipshit", "dumbass", "thot", "thots",
+    "knobhead", "fucker", "fuckers", "dipshit", "dumbass", "thot", "thots", "moron", "morons",
+    "imbecile", "imbeciles", "cretin", "cretins", "scum", "libtard", "libtards", "douchebag",
+    "douchebags", "jackass", "jackasses", "gobshite", "slapper", "slappers", "nobhead",
+    "shithead", "shitheads", "fuckwit", "fuckwits", "fuckface", "dumbfuck", "feminazi",
+    "feminazis", "magat", "magats",
+])
+
+#: gendered slurs that demean women: `hate` (sex is a protected characteristic) and `abuse`
+MISOGYNIST_SLURS: frozenset[str] = frozenset([
+    "slut", "sluts", "whore", "whores", "skank", "skanks", "slag", "slags", "hoe", "hoes",
+    "thot", "thots", "slapper", "slappers", "feminazi", "feminazis",
 ])
 
 #: slurs and demeaning words about characteristics protected by the Equality Act 2010

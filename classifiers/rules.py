@@ -37,17 +37,36 @@ _IS_A = re.compile(
     r"fuckin|bloody|total|complete|absolute|utter|proper|right|massive|big|little|useless|"
     r"pathetic|lying|thick|stupid|fat|ugly|dirty))* (\S+)"
 )
+_GROUPS = (r"(?:muslims?|immigrants?|migrants?|refugees?|asylum seekers?|illegals|jews?|blacks?|"
+           r"asians?|gays?|lesbians?|trans|foreigners?|poles|romanians?|gypsies|travellers|"
+           r"women|females|arabs?|mexicans?|africans?|indians?|pakistanis?|somalis?)")
 _HATE_PATTERNS = re.compile(
     r"\bgo back (?:to|where) (?:your|ur|you|they|their) (?:own )?(?:country|came from|come from)"
-    r"\b|\b(?:all|these|those|bloody|fucking|dirty|filthy) (?:muslims?|immigrants?|migrants?|"
-    r"refugees?|jews?|blacks?|asians?|gays?|lesbians?|trans|foreigners?|poles|romanians?|"
-    r"gypsies|travellers|women|females) (?:are|should|need|must|ought|deserve|want|breed)\b|\b"
+    r"\b|\b(?:all|these|those|bloody|fucking|dirty|filthy) " + _GROUPS + r" (?:are|should|need|"
+    r"must|ought|deserve|want|breed)\b|\b"
     r"(?:women|girls|females) (?:belong in the kitchen|should (?:shut up|stay home|know their "
     r"place))\b|\b(?:disabled|autistic|special needs|sen) (?:kids|children|people) (?:should "
     r"(?:not|n't|be)|shouldn'?t|don'?t belong|are a drain)\b|\b(?:ban|deport|gas|kick out) "
     r"(?:all )?(?:the )?(?:muslims?|immigrants?|migrants?|refugees?|jews?|blacks?|foreigners?|"
-    r"gays?)\b|\bsend (?:them|em|the lot) back\b|\bthat'?s so gay\b|\bspecial needs? (?:kid|"
-    r"boy|girl)\b(?: \S+){0,3} (?:thick|stupid|idiot|retard)"
+    r"gays?|illegals)\b|\b(?:send|ship) (?:them|em|the lot) (?:all )?back\b|\bdeport (?:them|em|"
+    r"the lot)(?: all)?\b|\bthat'?s so gay\b|\bspecial needs? (?:kid|boy|girl)\b(?: \S+){0,3} "
+    r"(?:thick|stupid|idiot|retard)"
+    # dehumanising words for migrants, and the slogans built on them
+    r"|\b(?:illegals|illegal aliens|rapefugees?|(?<!space )invaders|buildthatwall|buildthewall|"
+    r"build (?:that|the) wall|sendthemback|deportthemall|deportthemallnow|stoptheinvasion|"
+    r"banislam)\b"
+    r"|\b" + _GROUPS + r" (?:are|r|is) (?:all |just |nothing but |a bunch of )?(?:criminals|"
+    r"rapists|terrorists|invaders|parasites|scum|vermin|animals|savages|a plague|a disease|filth|"
+    r"leeches|scroungers|freeloaders|subhuman|inferior|cockroaches|rats|trash|whores|sluts|"
+    r"destroying)\b"
+    r"|\b(?:migrant|immigrant|refugee|muslim|islamic|foreign|asylum) (?:invasion|invaders|scum|"
+    r"filth|vermin|parasites|rats|animals|savages|rapists|hordes)\b"
+    # sexism: generalisations about women as a group
+    r"|\b(?:hysterical|typical|stupid|dumb|silly|crazy|nasty|emotional) (?:women|woman|"
+    r"females?|feminists?)\b|\b(?:women|woman|females|girls) (?:are|r) (?:all |just |so )?"
+    r"(?:stupid|inferior|useless|too emotional|property|objects|hysterical|good for nothing|"
+    r"only good for|weak|bitches|hoes)\b|\b(?:get back|go back|belong) (?:in|to) the kitchen\b"
+    r"|\bmake me a sandwich\b"
 )
 
 
@@ -93,13 +112,17 @@ _HATE_TRIGGERS = frozenset([
     "back", "muslim", "muslims", "immigrant", "immigrants", "migrant", "migrants", "refugee",
     "refugees", "jew", "jews", "black", "blacks", "asian", "asians", "gay", "gays", "lesbian",
     "lesbians", "trans", "foreigner", "foreigners", "poles", "romanian", "romanians", "gypsies",
-    "travellers", "women", "females", "girls", "disabled", "autistic", "special", "sen", "them",
-    "em", "lot",
+    "travellers", "women", "woman", "female", "females", "girls", "disabled", "autistic",
+    "special", "sen", "them", "em", "lot", "illegals", "illegal", "rapefugee", "rapefugees",
+    "invaders", "buildthatwall", "buildthewall", "wall", "sendthemback", "deportthemall",
+    "deportthemallnow", "stoptheinvasion", "banislam", "deport", "islamic", "foreign", "asylum",
+    "feminist", "feminists", "kitchen", "sandwich", "arab", "arabs", "mexican", "mexicans",
+    "african", "africans", "indian", "indians", "pakistani", "pakistanis", "somali", "somalis",
 ])
 
 _ALL_WORDS: tuple[tuple[str, frozenset[str]], ...] = (
     ("swear", lexicon.SWEARS),
-    ("insult", lexicon.INSULTS),
+    ("insult", lexicon.INSULTS | lexicon.STRONG_INSULTS | lexicon.MISOGYNIST_SLURS),
     ("slur", lexicon.SLURS - lexicon.AMBIGUOUS_SLURS),
     ("sexual", lexicon.SEXUAL_WORDS),
 )
@@ -112,6 +135,8 @@ _BY_LENGTH: dict[int, list[str]] = {}
 for _group, _words in _ALL_WORDS:
     for _word in sorted(_words):
         _BY_LENGTH.setdefault(len(_word), []).append(_word)
+#: a reply: the text opens with one or more @-mentions ("RT @x:" is a quote, not a reply)
+_REPLY = re.compile(r"\s*@\w")
 _NEEDS_CANONICAL = re.compile(r"[^\W\d_][*#%]|([^\W\d_])\1\1")
 
 
@@ -208,7 +233,7 @@ def _lexical_window(text: str, hits: LexicalHits) -> None:
     wordset = frozenset(toks)
     known = wordset & _KNOWN
     if known:
-        _word_hits(toks, written, hits, joined)
+        _word_hits(toks, written, hits, joined, _REPLY.match(low) is not None)
     if "yourself" in joined or "urself" in joined or "self" in wordset or "kys" in wordset:
         m = _KYS.search(joined)
         if m:
@@ -231,8 +256,13 @@ def _lexical_window(text: str, hits: LexicalHits) -> None:
             hits.add(Label.HATE, f"hate: {m.group()!r}")
 
 
-def _word_hits(toks: Sequence[str], written: Sequence[str], hits: LexicalHits, joined: str) -> None:
-    """Per-word labels for texts that contain at least one lexicon word."""
+def _word_hits(toks: Sequence[str], written: Sequence[str], hits: LexicalHits, joined: str,
+               addressed: bool) -> None:
+    """Per-word labels for texts that contain at least one lexicon word.
+
+    `addressed`: the text is a reply to someone (it @-mentions them), so an insult in it is
+    aimed at a person even without "you" nearby.
+    """
     swears: list[str] = []
     for i, word in enumerate(toks):
         if word not in _KNOWN:
@@ -241,11 +271,13 @@ def _word_hits(toks: Sequence[str], written: Sequence[str], hits: LexicalHits, j
         as_written = "" if shown == word else f" (written {shown!r})"
         if word in lexicon.SLURS and word not in lexicon.AMBIGUOUS_SLURS:
             hits.add(Label.HATE, f"hate: slur {word!r}{as_written}")
+        if word in lexicon.MISOGYNIST_SLURS:
+            hits.add(Label.HATE, f"hate: misogynist slur {word!r}{as_written}")
         if word in lexicon.SEXUAL_WORDS:
             hits.add(Label.SEXUAL, f"sexual: {word!r}{as_written}")
         if word in lexicon.STRONG_INSULTS:
             hits.add(Label.ABUSE, f"abuse: insult {word!r}{as_written}")
-        elif word in lexicon.INSULTS and _targeted(toks, i):
+        elif word in lexicon.INSULTS and ((addressed and word != "ho") or _targeted(toks, i)):
             hits.add(Label.ABUSE, f"abuse: insult {word!r} aimed at someone{as_written}")
         if word in lexicon.SWEARS:
             swears.append(word)

@@ -50,6 +50,33 @@ def test_idioms_places_and_fair_complaints_are_not_flagged(text: str) -> None:
     assert labels(text) == set()
 
 
+@pytest.mark.parametrize(("text", "label"), [
+    ("Deport them all, these illegals are ruining the town", "hate"),
+    ("Migrants are all criminals and rapists", "hate"),
+    ("send them back #StopTheInvasion", "hate"),
+    ("another hysterical woman who can't take criticism", "hate"),
+    ("get back in the kitchen love", "hate"),
+    ("she's a skank and everyone knows it", "hate"),
+    ("@dad_of_three moron", "abuse"),
+    ("@user you absolute fraud", "abuse"),
+    ("libtards crying again", "abuse"),
+])
+def test_xenophobia_sexism_and_reply_insults(text: str, label: str) -> None:
+    assert label in labels(text)
+
+
+@pytest.mark.parametrize("text", [
+    "We all loved the Space Invaders arcade at the museum",
+    "The charity is collecting coats for refugee families arriving this month",
+    "Spain rescued nearly a thousand migrants at sea this week",
+    "RT @weather_uk: this week's forecast is stupid hot",
+    "Women's football team through to the county final!",
+    "The council's asylum housing plan was debated at the meeting last night",
+])
+def test_group_mentions_and_quotes_without_attack_are_not_flagged(text: str) -> None:
+    assert labels(text) == set()
+
+
 def test_abuse_replaces_profanity_when_aimed() -> None:
     got = labels("fuck you")
     assert "abuse" in got
