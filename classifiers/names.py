@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import itertools
 import re
@@ -252,8 +253,9 @@ _NOT_NAMES = frozenset([
     "reception", "nursery", "pe", "after", "before", "parents", "carers", "staff", "sixth",
     "form",
 ])
-_FULL_NAME = re.compile(r"\b([A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?) ([A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?)"
-                        r"(?:'s)?\b")
+#: a capitalised word, Latin-1 accents included ("Siân", "Zoë", "Oisín")
+_CAP_WORD = r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:[-'][A-ZÀ-ÖØ-Þ]?[a-zß-öø-ÿ]+)?"
+_FULL_NAME = re.compile(rf"\b({_CAP_WORD}) ({_CAP_WORD})(?:'s)?\b")
 _CHILD_CONTEXT = re.compile(
     r"(?i:\b(?:year|yr|y)\s?(?:[1-9]|1[0-3])\b|\breception\b|\b(?:aged?|age)\s?\d{1,2}\b|\b\d{1,2}"
     r"\s?(?:yo|y/o|years? old|yrs? old)\b|\bclass\s?[0-9][A-Za-z0-9]*\b|\bform\s\d)"
@@ -278,6 +280,16 @@ _CHILD_DIGIT = re.compile(
 )
 
 
+_GIVEN_NAMES_FILE = Path(__file__).parent / "data" / "given_names.txt"
+
+
+@functools.cache
+def given_names() -> frozenset[str]:
+    """Common given names (lower case), from the list shipped in `classifiers/data`."""
+    lines = _GIVEN_NAMES_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
 def _child_context_possible(text: str) -> bool:
     """False only when `_CHILD_CONTEXT` cannot match (a cheap necessary condition)."""
     low = fold_case(text)
@@ -286,14 +298,19 @@ def _child_context_possible(text: str) -> bool:
 
 
 def unregistered_names_with_child_context(text: str) -> list[tuple[int, int, str]]:
-    """Full names (not titled staff) that stand with a child's age, year group, class or school."""
+    """Full names (not titled staff) that stand with a child's age, year group, class or school.
+
+    The first word must be a known given name, so that "Space Invaders" or "Hampton Court"
+    next to "Year 5" is not taken for a pupil.
+    """
     if (not _child_context_possible(text) or not _CHILD_HINT.search(text)
             or not _CHILD_CONTEXT.search(text)):
         return []
     out: list[tuple[int, int, str]] = []
     for m in _FULL_NAME.finditer(text):
         first, last = m.group(1).lower(), m.group(2).lower()
-        if first in _NOT_NAMES or last in _NOT_NAMES or first in _TITLES:
+        if (first in _NOT_NAMES or last in _NOT_NAMES or first in _TITLES
+                or first not in given_names()):
             continue
         before = text[max(0, m.start() - 6):m.start()].lower().rstrip(". ").split(" ")[-1:]
         if before and before[0] in _TITLES:

@@ -94,6 +94,18 @@ def test_full_name_with_year_group_fires_without_register() -> None:
     assert verdict.spans[0].start == 0
 
 
+@pytest.mark.parametrize("text", ["Siân Hughes in year 4 won the poster prize",
+                                  "Oisín Byrne, age 9, lives on our road"])
+def test_accented_full_names_with_child_details_fire(text: str) -> None:
+    assert Label.IDENTIFYING in build("rules").classify([text])[0].labels
+
+
+@pytest.mark.parametrize("text", ["Year 5 loved the Space Invaders arcade at the museum",
+                                  "Year 5 visited Hampton Court today"])
+def test_capitalised_pairs_that_are_not_people_do_not_fire(text: str) -> None:
+    assert build("rules").classify([text])[0].labels == ()
+
+
 def test_staff_name_alone_is_not_identifying() -> None:
     assert build("rules").classify(["Thank you Mrs Hughes in year 5"])[0].labels == ()
 
