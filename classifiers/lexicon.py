@@ -281,3 +281,27 @@ IDIOM_PATTERNS: tuple[str, ...] = (
     r"laughter\b", r"\bmurder(?:ed)? (?:of|on) (?:a|the)\b", r"\bsmash(?:ed|ing)? it\b",
     r"\bslay(?:ed|ing)?\b", r"\bdead (?:funny|good|proud|chuffed|excited|tired)\b",
 )
+
+#: words that name a characteristic protected by the Equality Act 2010, or a group defined by
+#: one; the model may only call a text `hate` when it names such a group (or a rule fired)
+IDENTITY_TERMS: frozenset[str] = _w("""
+    race racial racist racism racists black blacks white whites brown asian asians african
+    africans arab arabs chinese indian indians pakistani pakistanis bangladeshi bangladeshis
+    somali somalis nigerian nigerians polish poles pole romanian romanians eastern european
+    europeans mexican mexicans gypsy gypsies gipsy gipsies traveller travellers roma romany
+    romanies irish scottish english british foreign foreigner foreigners immigrant immigrants
+    immigration migrant migrants refugee refugees asylum seekers illegal illegals alien aliens
+    boat boats border borders invasion invaders deport deported deportation ethnic ethnicity
+    colour coloured skin culture country countries nationality nationals native natives
+    religion religious muslim muslims islam islamic islamist mosque jew jews jewish judaism
+    synagogue zionist christian christians catholic catholics hindu hindus sikh sikhs buddhist
+    atheist atheists church churches god allah sharia hijab burqa turban kippah
+    gay gays lesbian lesbians bisexual homosexual homosexuals homosexuality lgbt lgbtq lgbtqia
+    queer straight pride trans transgender transgenders transsexual nonbinary gender genders
+    women woman female females girl girls girly ladies lady feminist feminists feminism men man
+    male males boy boys mother mothers mums mum wife wives daughter daughters sister sisters
+    disabled disability disabilities handicapped autistic autism adhd dyslexic down syndrome
+    downs deaf blind wheelchair special needs send sen learning mental spastic retarded
+    old older elderly pensioner pensioners boomer boomers geriatric young youth teenagers
+    pregnant pregnancy maternity baby babies married marriage divorced single
+""")

@@ -95,6 +95,11 @@ def _grams(text: str) -> list[str]:
     return words + list(map(" ".join, pairwise(words)))
 
 
+def _bucket_names(joined: str) -> dict[int, str]:
+    """The hashed feature id of each of a text's n-grams, mapped to the n-gram."""
+    return {abs(murmurhash3_32(gram, seed=0)) % N_FEATURES: gram for gram in _grams(joined)}
+
+
 def _hashed_counts(joined: Sequence[str]) -> sparse.csr_matrix:
     """The same matrix as `_vectorizer().transform(joined)`, a third faster on tweets.
 
@@ -162,15 +167,22 @@ class TextModel:
         return self.explain_row(x.data, x.indices, head, k)
 
     def explain_row(self, data: npt.NDArray[np.floating[Any]], indices: npt.NDArray[np.int32],
-                    head: int, k: int = 3) -> list[str]:
-        """Like `explain`, for one row's CSR `data` and `indices` (no costly row slicing)."""
+                    head: int, k: int = 3, joined: str | None = None) -> list[str]:
+        """Like `explain`, for one row's CSR `data` and `indices` (no costly row slicing).
+
+        With `joined` (the text the row was made from) the n-grams are named from the text
+        itself: hashing can put two n-grams in one bucket, and the stored name is only one
+        of them, which would quote words the text does not contain.
+        """
         contrib = data * self.coef[indices, head]
         order = np.argsort(-contrib)[:k]
+        own = _bucket_names(joined) if joined is not None else {}
         out = []
         for i in order:
             fid = int(self.index[indices[i]])
-            if contrib[i] > 0 and fid in self.feature_names:
-                out.append(self.feature_names[fid])
+            name = own.get(fid) or (None if joined is not None else self.feature_names.get(fid))
+            if contrib[i] > 0 and name:
+                out.append(name)
         return out
 
 
@@ -300,6 +312,10 @@ def _tweeteval(datasets: Path, name: str, split: str) -> list[tuple[str, list[in
     return out
 
 
+#: how much one seed-corpus row counts against one public-data row in training
+SEED_WEIGHT = 8.0
+
+
 def _is_dev(text: str) -> bool:
     """A fixed fifth of the seed corpus is held out for calibration and the quality floor."""
     return hashlib.sha256(text.encode()).digest()[0] % 5 == 0
@@ -344,7 +360,7 @@ def train(
     neutral = _neutral(datasets)
     train_rows += [(t, y, 1.0) for t, y in neutral if not _is_dev(t)]
     # the seed corpus is small and close to the product's domain, so it counts for more
-    train_rows += [(t, y, 8.0) for t, y in seed_train]
+    train_rows += [(t, y, SEED_WEIGHT) for t, y in seed_train]
     dev_rows = [(t, y) for t, y in _davidson(datasets, "val")] + seed_dev
     dev_rows += [(t, y) for t, y in neutral if _is_dev(t)]
     sources = {"davidson2017": _sha256(datasets / "davidson2017" / "raw" / "labeled_data.csv"),

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from scipy import sparse
 
 from classifiers.base import Classifier, Label, ProtectedName, Verdict, make_verdict
+from classifiers.lexicon import IDENTITY_TERMS
 from classifiers.model import MODEL_LABELS, OFFENSIVE, TextModel, shipped
 from classifiers.rules import LexicalHits, RulesClassifier, identifying_hits, lexical_hits
 
@@ -25,6 +26,11 @@ _OFFENSIVE_LABELS = frozenset({Label.ABUSE, Label.HATE, Label.PROFANITY, Label.S
                                Label.THREAT})
 #: a rule hit is near-certain, but not quite: the score stays comparable with the model's
 RULE_SCORE = 0.97
+
+
+def _names_a_group(lex: LexicalHits) -> bool:
+    """Whether the text names a protected characteristic or a group defined by one."""
+    return any(not IDENTITY_TERMS.isdisjoint(joined.split(" ")) for joined in lex.joined)
 
 
 def effective_threshold(base: float, sensitivity: float) -> float:
@@ -103,6 +109,8 @@ class PolicyClassifier:
             if p[head] >= cuts[head] and label not in labels:
                 if label is Label.THREAT and lex.idiom:
                     continue  # "killed it", "I'm dying": idioms, not violence
+                if label is Label.HATE and not _names_a_group(lex):
+                    continue  # hate is about a protected characteristic, so it must name one
                 model_labels.append(label)
         if (self.use_offensive_head and p[OFFENSIVE] >= cuts[OFFENSIVE]
                 and not (labels | set(model_labels)) & _OFFENSIVE_LABELS):
@@ -113,7 +121,8 @@ class PolicyClassifier:
             x, i = batch_row
             lo, hi = x.indptr[i], x.indptr[i + 1]
             feats = self.model.explain_row(x.data[lo:hi], x.indices[lo:hi],
-                                           MODEL_LABELS.index(label.value))
+                                           MODEL_LABELS.index(label.value),
+                                           joined=" ".join(lex.joined))
             shown = ", ".join(repr(f) for f in feats) or "no single strong word"
             reasons.append(f"model: {label.value} {p[label.value]:.2f} (features: {shown})")
         if Label.ABUSE in labels:

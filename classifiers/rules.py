@@ -52,14 +52,15 @@ _HATE_PATTERNS = re.compile(
     r"the lot)(?: all)?\b|\bthat'?s so gay\b|\bspecial needs? (?:kid|boy|girl)\b(?: \S+){0,3} "
     r"(?:thick|stupid|idiot|retard)"
     # dehumanising words for migrants, and the slogans built on them
-    r"|\b(?:illegals|illegal aliens|rapefugees?|(?<!space )invaders|buildthatwall|buildthewall|"
+    r"|\b(?:illegals|rapefugees?|(?<!space )invaders|buildthatwall|buildthewall|"
     r"build (?:that|the) wall|sendthemback|deportthemall|deportthemallnow|stoptheinvasion|"
     r"banislam)\b"
     r"|\b" + _GROUPS + r" (?:are|r|is) (?:all |just |nothing but |a bunch of )?(?:criminals|"
     r"rapists|terrorists|invaders|parasites|scum|vermin|animals|savages|a plague|a disease|filth|"
     r"leeches|scroungers|freeloaders|subhuman|inferior|cockroaches|rats|trash|whores|sluts|"
     r"destroying)\b"
-    r"|\b(?:migrant|immigrant|refugee|muslim|islamic|foreign|asylum) (?:invasion|invaders|scum|"
+    r"|\b(?:migrant|immigrant|refugee|muslim|islamic|foreign|asylum|gypsy|gipsy|traveller|jewish|"
+    r"polish|romanian|paki|gay|trans|tranny) (?:invasion|invaders|scum|"
     r"filth|vermin|parasites|rats|animals|savages|rapists|hordes)\b"
     # sexism: generalisations about women as a group
     r"|\b(?:hysterical|typical|stupid|dumb|silly|crazy|nasty|emotional) (?:women|woman|"
