@@ -9,6 +9,7 @@ import yaml
 from typer.testing import CliRunner
 
 from monitor.cli.retrain_cmds import app
+from monitor.retrain import MIN_NEW_FEEDBACK
 from monitor.runtime import Runtime
 
 from .conftest import FRACTION, adopt_baseline, moderate_honestly, needs_datasets, open_alerts
@@ -33,7 +34,7 @@ def test_nothing_to_show_or_roll_back_before_any_retrain(runtime: Runtime,
     back = cli.invoke(app, ["rollback", "--config", config])
     assert back.exit_code == 1
     assert "packaged model is in use" in str(back.exception)
-    moderate_honestly(runtime)
+    moderate_honestly(runtime, limit=MIN_NEW_FEEDBACK - 1)
     early = cli.invoke(app, ["retrain", "--config", config])
     assert early.exit_code == 1
     assert "retraining waits for 50" in str(early.exception)
