@@ -211,7 +211,7 @@ def evaluate_examples(classifier: Classifier, examples: Sequence[Example],
             out[label] = {"f1": f1, "tnr": tnr,
                           "precision": round(tp / (tp + fp), 4) if tp + fp else 0.0,
                           "recall": round(tp / (tp + fn), 4) if tp + fn else 0.0,
-                          "positives": tp + fn, "rows": n,
+                          "positives": tp + fn, "rows": n, "errors": fp + fn,
                           "metric": "f1" if tp + fn else "tnr",
                           "score": f1 if tp + fn else tnr}
     return out

@@ -103,9 +103,11 @@ def test_honest_feedback_is_promoted_audited_served_and_rolled_back(
                                          "davidson2017"}
         assert m[who]["holdout"], "the held-out slice was evaluated"
         assert all(0.0 <= s["macro_f1"] <= 1.0 for s in m[who]["public"].values())
-    # the candidate learnt the feedback: it is at least as good on the slice it never saw
-    assert sum(s["score"] for s in m["candidate"]["holdout"].values()) >= \
-        sum(s["score"] for s in m["active"]["holdout"].values())
+    # on the slice it never saw, no label lost two or more rows (the gate's rule; a single row
+    # on a slice this small is noise); that it learnt the feedback is checked on its weights
+    for label, active in m["active"]["holdout"].items():
+        assert m["candidate"]["holdout"][label]["errors"] <= active["errors"] + 1, label
+    assert m["regressions"] == []
 
     row = _row(runtime, result.version)
     assert row.active
@@ -270,3 +272,15 @@ def test_missing_base_data_is_a_clear_error(runtime: Runtime, tmp_path: Path) ->
                         datasets=tmp_path / "nowhere")
     with runtime.factory() as session:
         assert retrain.list_versions(session) == []
+
+
+def _holdout(score: float, errors: int, rows: int = 9) -> dict[str, object]:
+    return {"holdout": {"safeguarding": {"score": score, "errors": errors, "rows": rows,
+                                         "metric": "f1"}}, "public": {}}
+
+
+def test_one_more_wrong_row_on_a_small_slice_is_not_a_regression() -> None:
+    found, _ = retrain.regressions(_holdout(0.75, 2), _holdout(0.889, 1))
+    assert found == []
+    found, _ = retrain.regressions(_holdout(0.6, 3), _holdout(0.889, 1))
+    assert found == ["held-out safeguarding f1 0.600 < 0.889"]
