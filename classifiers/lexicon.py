@@ -275,6 +275,29 @@ SPAM_PATTERNS: tuple[tuple[frozenset[str], str], ...] = (
      r"\b(?:hot|sexy|lonely) (?:singles|girls|milfs) (?:in|near) your (?:area)\b"),
 )
 
+#: innuendo and propositions that use no explicit word ("ride me", "DTF", "in the bedroom")
+SEXUAL_PATTERNS: tuple[tuple[frozenset[str], str], ...] = (
+    (_w('ride spank shag bang pound mount'),
+     r"\b(?:ride|spank|shag|bang|pound|mount) (?:me|her|him)\b"),
+    (_w('dtf phwoar phwoarr'),
+     r"\b(?:dtf|phwoar+)\b"),
+    (_w('chill dms dm face bedroom sheets bed'),
+     r"\b(?:netflix and chill|slide into (?:my|your|ur) dms?|sit on my face|in the bedroom|"
+     r"between the sheets|take me to bed)\b"),
+    (_w('mind'),
+     r"\bwouldn'?t mind (?:seeing|getting|having) (?:her|him|them|one of (?:them|those))\b"
+     r"(?: \S+){0,3} (?:in|out of|naked|bikini|underwear|lingerie|shorts|bed)\b"),
+    (_w('bikini leggings lingerie shorts undies underwear'),
+     r"\b(?:out of|in) (?:those|that|her|his|their) (?:tight |little )?(?:shorts|bikini|leggings|"
+     r"lingerie|undies|underwear)\b"),
+)
+
+#: emoji with a sexual meaning when paired ("🍆💦") or with a wink or leer: aubergine, peach and
+#: tongue; droplets and the hot face only count beside one of them (they also mean heat or sweat)
+SEXUAL_EMOJI: frozenset[str] = frozenset("\U0001F346\U0001F351\U0001F445")
+SUGGESTIVE_EMOJI: frozenset[str] = frozenset("\U0001F4A6\U0001F975")
+LEER_EMOJI: frozenset[str] = frozenset("\U0001F60F\U0001F609\U0001F608")
+
 #: spoken-English idioms that use violent or rude words harmlessly
 IDIOM_PATTERNS: tuple[str, ...] = (
     r"\bkill(?:ed|ing)? it\b", r"\bi'?m (?:literally )?dying\b", r"\bdying (?:of|with) "

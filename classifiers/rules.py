@@ -101,6 +101,7 @@ def _compile_any(patterns: Sequence[str]) -> re.Pattern[str]:
 _THREAT = _compile_gated(lexicon.THREAT_PATTERNS)
 _SAFEGUARDING = _compile_gated(lexicon.SAFEGUARDING_PATTERNS)
 _SPAM = _compile_gated(lexicon.SPAM_PATTERNS)
+_SEXUAL = _compile_gated(lexicon.SEXUAL_PATTERNS)
 _KYS = re.compile(lexicon.KYS_PATTERN)
 _KYS_TRIGGERS = frozenset({"yourself", "yourselves", "urself", "self", "kys"})
 _IDIOM = _compile_any(lexicon.IDIOM_PATTERNS)
@@ -251,10 +252,25 @@ def _lexical_window(text: str, hits: LexicalHits) -> None:
     m = _search_gated(_SPAM, joined, wordset)
     if m:
         hits.add(Label.SPAM, f"spam: {m.group()!r}")
+    m = _search_gated(_SEXUAL, joined, wordset)
+    if m:
+        hits.add(Label.SEXUAL, f"sexual: {m.group()!r}")
+    if not text.isascii():
+        _emoji_hits(text, hits)
     if not _HATE_TRIGGERS.isdisjoint(wordset):
         m = _HATE_PATTERNS.search(joined)
         if m:
             hits.add(Label.HATE, f"hate: {m.group()!r}")
+
+
+def _emoji_hits(text: str, hits: LexicalHits) -> None:
+    """Sexual emoji: an aubergine, peach or tongue with another such emoji or with a leer."""
+    chars = set(text)
+    sexual = lexicon.SEXUAL_EMOJI & chars
+    company = (sexual | lexicon.SUGGESTIVE_EMOJI | lexicon.LEER_EMOJI) & chars
+    if sexual and len(company) >= 2:
+        shown = "".join(sorted(company))
+        hits.add(Label.SEXUAL, f"sexual: emoji {shown}")
 
 
 def _word_hits(toks: Sequence[str], written: Sequence[str], hits: LexicalHits, joined: str,

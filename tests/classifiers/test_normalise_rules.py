@@ -77,6 +77,23 @@ def test_group_mentions_and_quotes_without_attack_are_not_flagged(text: str) -> 
     assert labels(text) == set()
 
 
+@pytest.mark.parametrize("text", [
+    "the new coach could ride me into next week", "DTF? slide into my DMs",
+    "Hot dinner and a hot cook, phwoar", "she can sort me out in the bedroom",
+    "my eggplant says hi 🍆😉", "🍑🍆 dm me",
+])
+def test_innuendo_without_explicit_words_is_sexual(text: str) -> None:
+    assert "sexual" in labels(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Peach crumble for pudding 🍑", "sweaty 💦 after PE 🥵", "can you give me a lift to the match",
+    "the kids will ride their bikes to school on Friday",
+])
+def test_fruit_heat_and_lifts_are_not_sexual(text: str) -> None:
+    assert "sexual" not in labels(text)
+
+
 def test_abuse_replaces_profanity_when_aimed() -> None:
     got = labels("fuck you")
     assert "abuse" in got
