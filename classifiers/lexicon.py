@@ -157,6 +157,20 @@ THREAT_PATTERNS: tuple[tuple[frozenset[str], str], ...] = (
      r"\bcatch (?:you|u) (?:alone|outside|later)\b"),
     (_w('find see'),
      r"\b(?:i'?ll|i will) (?:see|find) (?:you|u) (?:outside|after|at home|at your)\b"),
+    (_w('pay'),
+     r"\b(?:make|making) (?:you|u|him|her|them) pay\b"),
+    (_w('better careful doors hope lock looking shoulder'),
+     r"\b(?:better (?:keep )?look(?:ing)? over (?:your|ur|his|her) shoulder|(?:you'?d|you had|"
+     r"he'?d|she'?d|they'?d) better (?:hope|lock|be careful)|lock (?:your|ur) doors)\b"),
+    (_w('before matter time'),
+     r"\b(?:only )?a matter of time before (?:someone|somebody|something|we|i)\b"),
+    (_w('kicking'),
+     r"\b(?:gets?|getting|give (?:him|her|them|you)) a (?:good )?kicking\b"),
+    (_w('seen'),
+     r"\bi'?ve seen (?:which|where) (?:house|car|flat|school) (?:you|u|your|ur)\b"),
+    (_w('acid bat blade gun guns knife knives machete weapon'),
+     r"\b(?:bring|bringing|brought) (?:in )?(?:a |my |the |his |her )?(?:\w+'s )?(?:knife|knives|"
+     r"gun|guns|blade|machete|bat|weapon|acid)\b"),
 )
 
 #: "kill yourself" and friends: abuse and a threat to wellbeing (also used as a taunt)
@@ -232,6 +246,31 @@ SAFEGUARDING_PATTERNS: tuple[tuple[frozenset[str], str], ...] = (
      r"\b(?:sexy|hot|fit|fuckable|peng|sexiest)\b.*\b(?:year \d+|(?:1[0-7]|[5-9]) ?(?:yo|"
      r"year olds?|years? old)|schoolgirls?|schoolboys?|pupils?|kids?|little girls?|"
      r"little boys?)\b"),
+    (_w('end ending life'),
+     r"\b(?:end|ending|take|taking) my (?:own )?life\b"),
+    (_w('overdose pills tablets'),
+     r"\b(?:took|taken|take|swallowed) (?:a load of|loads of|too many|all (?:my|the|her|his)|"
+     r"a bunch of|a handful of|some) (?:tablets|pills|paracetamol)\b"),
+    (_w('burn burning noose'),
+     r"\b(?:burn(?:ing)? myself|tie a noose|how to (?:hang|kill) (?:myself|yourself))\b"),
+    (_w('house trap'),
+     r"\btrap ?house\b"),
+    (_w('money'),
+     r"\beasy money\b(?: \S+){0,8} (?:year \d+s?|kids?|packages?|parcels?|running|hmu|dm)\b"),
+    (_w('discord robux skins vbucks'),
+     r"\bfree (?:robux|v ?bucks|skins)\b|\badd me on discord\b"),
+    (_w('another way'),
+     r"\bpay me back (?:another|some other) way\b"),
+    (_w('empty'),
+     r"\bmy (?:place|house|flat) is empty\b"),
+    (_w('trust'),
+     r"\b(?:can|should) trust (?:him|me) more than (?:your|ur|her|his) (?:parents|mum|dad|mom|"
+     r"family)\b|\bmore than (?:us|your parents)\b.*\btrust\b"),
+    (_w('alone home own weekend'),
+     r"\b(?:leaves?|left) (?:us|me|them|him|her) (?:on (?:our|my|their|his|her) own|alone|home "
+     r"alone)\b(?: \S+){0,4} (?:all (?:weekend|night|day)|for days|overnight)\b"),
+    (_w('following'),
+     r"\b(?:men|man|guy|guys|someone|somebody) (?:is|are|keeps?|keep) following (?:me|us|my)\b"),
     (_w('fuckable hot nude nudes peng sexy'),
      r"\b(?:year \d+|schoolgirls?|schoolboys?|little girls?|little boys?)\b.*\b(?:sexy|hot|"
      r"fuckable|peng|nudes?)\b"),

@@ -94,6 +94,19 @@ def test_fruit_heat_and_lifts_are_not_sexual(text: str) -> None:
     assert "sexual" not in labels(text)
 
 
+@pytest.mark.parametrize(("text", "label"), [
+    ("I'm going to make you pay for what you did", "threat"),
+    ("you'd better lock your doors tonight", "threat"),
+    ("bringing my brother's knife in tomorrow", "threat"),
+    ("I keep thinking about ending my life", "safeguarding"),
+    ("I took a load of tablets an hour ago", "safeguarding"),
+    ("free robux if you add me on discord", "safeguarding"),
+    ("mum leaves us on our own all weekend", "safeguarding"),
+])
+def test_more_threat_and_safeguarding_phrasings(text: str, label: str) -> None:
+    assert label in labels(text)
+
+
 def test_abuse_replaces_profanity_when_aimed() -> None:
     got = labels("fuck you")
     assert "abuse" in got
