@@ -76,6 +76,34 @@ def quality(datasets: Path, research_dir: Path) -> dict[str, Any]:
     return out
 
 
+TAXONOMY_DEV = Path(__file__).parent / "data" / "taxonomy_dev.jsonl"
+
+
+def taxonomy_dev(path: Path = TAXONOMY_DEV) -> dict[str, Any]:
+    """Per-label precision/recall/F1 on comments written to the taxonomy (never trained on)."""
+    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    verdicts = PolicyClassifier().classify([r["text"] for r in rows])
+    got = [{label.value for label in v.labels} for v in verdicts]
+    want = [set(r["labels"]) for r in rows]
+    out: dict[str, Any] = {"n": len(rows),
+                           "exact_match": round(sum(g == w for g, w in zip(got, want,
+                                                                           strict=True))
+                                                / len(rows), 4)}
+    clean = [bool(g) for g, w in zip(got, want, strict=True) if not w]
+    out["flagged_share_of_clean"] = round(sum(clean) / max(1, len(clean)), 4)
+    for label in Label:
+        y = [int(label.value in w) for w in want]
+        p = [int(label.value in g) for g in got]
+        tp = sum(a and b for a, b in zip(y, p, strict=True))
+        prec = tp / sum(p) if sum(p) else 0.0
+        rec = tp / sum(y) if sum(y) else 0.0
+        out[label.value] = {"rows": sum(y), "precision": round(prec, 4),
+                            "recall": round(rec, 4),
+                            "f1": round(2 * prec * rec / (prec + rec), 4) if prec + rec else 0.0}
+    print("taxonomy_dev", out, flush=True)
+    return out
+
+
 # ----------------------------------------------------------------------------- identifying
 
 CATEGORY = {"PHONE_NUMBER": "phone", "EMAIL_ADDRESS": "email", "DATE_TIME": "date",
@@ -238,6 +266,7 @@ def main() -> None:
         research = text_model.train(args.datasets, Path(tmp), include_research=True)
         result["research_build_version"] = research["version"]
         result["quality"] = quality(args.datasets, Path(tmp))
+    result["taxonomy_dev"] = taxonomy_dev()
     result["identifying"] = identifying(args.datasets)
     result["speed"] = speed(args.datasets, args.quick)
     result["shipped_version"] = text_model.artefact_version()

@@ -12,7 +12,7 @@ from classifiers.base import Label, ProtectedName, Span, Verdict, make_verdict
 from classifiers.names import NameRegister, unregistered_names_with_child_context
 from classifiers.normalise import MASK_CHARS, collapse_runs, has_long_run, normalise, tokens
 
-RULES_VERSION = "rules-1"
+RULES_VERSION = "rules-2"
 
 #: texts longer than this are scanned in windows so that no pattern can go quadratic
 _WINDOW = 4000
