@@ -58,6 +58,10 @@ STRONG_INSULTS: frozenset[str] = frozenset([
     "feminazis", "magat", "magats",
 ])
 
+#: insults that are also ordinary words elsewhere ("Wagons ho!", Samoan "ho"): they need a person
+#: word beside them even in a reply
+NEEDS_NEARBY_TARGET: frozenset[str] = frozenset({"ho"})
+
 #: gendered slurs that demean women: `hate` (sex is a protected characteristic) and `abuse`
 MISOGYNIST_SLURS: frozenset[str] = frozenset([
     "slut", "sluts", "whore", "whores", "skank", "skanks", "slag", "slags", "hoe", "hoes",
@@ -349,21 +353,18 @@ IDIOM_PATTERNS: tuple[str, ...] = (
 IDENTITY_TERMS: frozenset[str] = _w("""
     race racial racist racism racists black blacks white whites brown asian asians african
     africans arab arabs chinese indian indians pakistani pakistanis bangladeshi bangladeshis
-    somali somalis nigerian nigerians polish poles pole romanian romanians eastern european
+    somali somalis nigerian nigerians polish poles romanian romanians eastern european
     europeans mexican mexicans gypsy gypsies gipsy gipsies traveller travellers roma romany
     romanies irish scottish english british foreign foreigner foreigners immigrant immigrants
     immigration migrant migrants refugee refugees asylum seekers illegal illegals alien aliens
     boat boats border borders invasion invaders deport deported deportation ethnic ethnicity
-    colour coloured skin culture country countries nationality nationals native natives
-    religion religious muslim muslims islam islamic islamist mosque jew jews jewish judaism
-    synagogue zionist christian christians catholic catholics hindu hindus sikh sikhs buddhist
-    atheist atheists church churches god allah sharia hijab burqa turban kippah
+    coloured nationality religion religious muslim muslims islam islamic islamist mosque jew
+    jews jewish judaism synagogue zionist christian christians catholic catholics hindu hindus
+    sikh sikhs buddhist atheist atheists allah sharia hijab burqa turban kippah
     gay gays lesbian lesbians bisexual homosexual homosexuals homosexuality lgbt lgbtq lgbtqia
-    queer straight pride trans transgender transgenders transsexual nonbinary gender genders
-    women woman female females girl girls girly ladies lady feminist feminists feminism men man
-    male males boy boys mother mothers mums mum wife wives daughter daughters sister sisters
-    disabled disability disabilities handicapped autistic autism adhd dyslexic down syndrome
-    downs deaf blind wheelchair special needs send sen learning mental spastic retarded
-    old older elderly pensioner pensioners boomer boomers geriatric young youth teenagers
-    pregnant pregnancy maternity baby babies married marriage divorced single
+    queer trans transgender transgenders transsexual nonbinary gender genders
+    women woman female females ladies feminist feminists feminism men male males
+    disabled disability disabilities handicapped autistic autism adhd dyslexic syndrome downs
+    deaf blind wheelchair special sen mental spastic retarded
+    elderly pensioner pensioners boomer boomers geriatric pregnant pregnancy maternity
 """)

@@ -294,7 +294,8 @@ def _word_hits(toks: Sequence[str], written: Sequence[str], hits: LexicalHits, j
             hits.add(Label.SEXUAL, f"sexual: {word!r}{as_written}")
         if word in lexicon.STRONG_INSULTS:
             hits.add(Label.ABUSE, f"abuse: insult {word!r}{as_written}")
-        elif word in lexicon.INSULTS and ((addressed and word != "ho") or _targeted(toks, i)):
+        elif word in lexicon.INSULTS and ((addressed and word not in lexicon.NEEDS_NEARBY_TARGET)
+                                                or _targeted(toks, i)):
             hits.add(Label.ABUSE, f"abuse: insult {word!r} aimed at someone{as_written}")
         if word in lexicon.SWEARS:
             swears.append(word)
