@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import f1_score
+from sklearn.metrics import f1_score, precision_recall_fscore_support
 
 from classifiers import model as text_model
 from classifiers.base import Label, ProtectedName
@@ -94,12 +94,10 @@ def taxonomy_dev(path: Path = TAXONOMY_DEV) -> dict[str, Any]:
     for label in Label:
         y = [int(label.value in w) for w in want]
         p = [int(label.value in g) for g in got]
-        tp = sum(a and b for a, b in zip(y, p, strict=True))
-        prec = tp / sum(p) if sum(p) else 0.0
-        rec = tp / sum(y) if sum(y) else 0.0
-        out[label.value] = {"rows": sum(y), "precision": round(prec, 4),
-                            "recall": round(rec, 4),
-                            "f1": round(2 * prec * rec / (prec + rec), 4) if prec + rec else 0.0}
+        prec, rec, f1, _ = precision_recall_fscore_support(y, p, average="binary",
+                                                           zero_division=0)
+        out[label.value] = {"rows": sum(y), "precision": round(float(prec), 4),
+                            "recall": round(float(rec), 4), "f1": round(float(f1), 4)}
     print("taxonomy_dev", out, flush=True)
     return out
 

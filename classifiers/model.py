@@ -95,9 +95,15 @@ def _grams(text: str) -> list[str]:
     return words + list(map(" ".join, pairwise(words)))
 
 
+def bucket(gram: str) -> int:
+    """The hashed feature id of one n-gram: the index HashingVectorizer uses (murmurhash3,
+    seed 0, no sign)."""
+    return int(abs(murmurhash3_32(gram, seed=0))) % N_FEATURES
+
+
 def _bucket_names(joined: str) -> dict[int, str]:
     """The hashed feature id of each of a text's n-grams, mapped to the n-gram."""
-    return {abs(murmurhash3_32(gram, seed=0)) % N_FEATURES: gram for gram in _grams(joined)}
+    return {bucket(gram): gram for gram in _grams(joined)}
 
 
 def _hashed_counts(joined: Sequence[str]) -> sparse.csr_matrix:
@@ -470,8 +476,7 @@ def _top_feature_names(texts: Iterable[str], keep: npt.NDArray[np.int32],
         grams.update(analyzer(text))
     names: dict[int, str] = {}
     for gram in sorted(grams):
-        # the same index HashingVectorizer uses (murmurhash3, seed 0, no sign)
-        idx = abs(murmurhash3_32(gram, seed=0)) % N_FEATURES
+        idx = bucket(gram)
         if idx in wanted and idx not in names:
             names[idx] = gram
     return names

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn.utils import murmurhash3_32
 from sqlalchemy import select
 
 from classifiers import model as text_model
@@ -138,7 +137,7 @@ def test_honest_feedback_is_promoted_audited_served_and_rolled_back(
     assert not [t for t in texts if t in stored or t in details]
     # the word is in the weights, pushing abuse up, but nowhere as readable text
     learnt = text_model.load(path)
-    feature = abs(murmurhash3_32("zorblax", seed=0)) % text_model.N_FEATURES
+    feature = text_model.bucket("zorblax")
     position = int(np.searchsorted(learnt.index, feature))
     assert learnt.index[position] == feature
     assert learnt.coef[position, text_model.MODEL_LABELS.index("abuse")] > 0
