@@ -43,6 +43,24 @@ INSULTS: frozenset[str] = frozenset([
     "lunatics", "nutjob", "nutjobs", "nutcase", "nutcases", "psycho", "psychos", "filth",
     "buffoon", "buffoons", "dummy", "brainless", "thug", "thugs", "weasel", "berk", "wazzock",
     "dipstick", "gimp", "minger", "mingers", "bint",
+    # more name-calling, much of it British, that needs no swear word
+    "numbskull", "numbskulls", "nincompoop", "dunce", "dunces", "simpleton", "airhead",
+    "bonehead", "boneheads", "meathead", "knucklehead", "knuckleheads", "dullard", "bozo",
+    "bozos", "twerp", "twerps", "saddo", "saddos", "nutter", "nutters", "pleb", "plebs",
+    "scrounger", "scroungers", "waster", "wasters", "wasteman", "lowlife", "lowlifes",
+    "slimeball", "slimeballs", "sleazebag", "sleazebags", "degenerate", "degenerates",
+    "deadbeat", "deadbeats", "dolt", "dolts", "oaf", "oafs", "halfwits", "loon", "loons",
+    "windbag", "gasbag", "crackhead", "crackheads", "junkie", "junkies", "druggie", "druggies",
+    "hag", "hags", "jobsworth", "jobsworths", "braindead", "dosser", "dossers", "gammon",
+    "dimwits", "nitwits", "imbeciles", "cretins", "wazzocks", "pillocks", "plonkers",
+])
+
+#: words that insult only when someone is called one ("you absolute spanner", "what a mug");
+#: elsewhere they are tools, food, animals and crockery
+FRAMED_INSULTS: frozenset[str] = frozenset([
+    "donut", "doughnut", "spanner", "mug", "plank", "melt", "snake", "rat", "rats", "dinosaur",
+    "sheep", "worm", "maggot", "troll", "goblin", "gremlin", "leech", "cockroach", "tit",
+    "nonentity", "sponger",
 ])
 
 #: insults strong enough to be abuse even without a visible target
@@ -175,6 +193,27 @@ THREAT_PATTERNS: tuple[tuple[frozenset[str], str], ...] = (
     (_w('acid bat blade gun guns knife knives machete weapon'),
      r"\b(?:bring|bringing|brought) (?:in )?(?:a |my |the |his |her )?(?:\w+'s )?(?:knife|knives|"
      r"gun|guns|blade|machete|bat|weapon|acid)\b"),
+    (_w('numbered'),
+     r"\b(?:your|ur|his|her|their) days (?:\w+ ){0,4}(?:are|r) numbered\b"),
+    (_w('goodbye'),
+     r"\bsay goodbye to (?:your|ur|his|her|their) (?:teeth|face|kneecaps|knees|legs|car|house|"
+     r"windows)\b"),
+    (_w('check look'),
+     r"\b(?:check|look) under (?:your|ur|his|her|their) car\b"),
+    (_w('box early grave ground hospital wheelchair'),
+     r"\b(?:i'?ll|i will|i'?m going to|i'?m gonna|gonna|going to|someone should|someone'?s going "
+     r"to|we'?ll|we will) put (?:\w+ ){1,4}in (?:a wheelchair|hospital|the ground|a box|an early "
+     r"grave|intensive care)\b"),
+    (_w('flames'),
+     r"\b(?:school|building|place|house|centre|center|club|office|hall) (?:is |will be |'?s |"
+     r"will |is going to |is gonna )?(?:going|go|gonna go) up in flames\b"),
+    (_w('blood'),
+     r"\bthere'?(?:ll| will| is going to) be blood\b"),
+    (_w('battered glassed jumped knifed shot smashed stabbed'),
+     r"\b(?:someone|somebody|you|he|she|they)(?:'s| is|'ll| will| are|'re)? (?:going to|gonna) "
+     r"get (?:glassed|stabbed|shot|jumped|battered|knifed|smashed)\b"),
+    (_w('find'),
+     r"\b(?:easy|easier) to find out (?:where|which)\b"),
 )
 
 #: "kill yourself" and friends: abuse and a threat to wellbeing (also used as a taunt)
@@ -275,6 +314,17 @@ SAFEGUARDING_PATTERNS: tuple[tuple[frozenset[str], str], ...] = (
      r"alone)\b(?: \S+){0,4} (?:all (?:weekend|night|day)|for days|overnight)\b"),
     (_w('following'),
      r"\b(?:men|man|guy|guys|someone|somebody) (?:is|are|keeps?|keep) following (?:me|us|my)\b"),
+    (_w('alive exist here live wake'),
+     r"\b(?:don'?t|do not) want to (?:be here|be alive|live|exist) (?:anymore|any more|no more)\b"
+     r"|\b(?:don'?t|do not) want to (?:wake up|be alive|exist)\b"),
+    (_w('better'),
+     r"\b(?:everyone|everybody|they|you all|my family|the world|people)(?:'?d| would)? (?:be )?"
+     r"better off without me\b|\bbetter off dead\b"),
+    (_w('bleed bleeds bled'),
+     r"\b(?:scratch|scratching|cut|cutting|pick|picking|bite|biting|burn|burning) (?:at )?"
+     r"(?:my|myself)\b(?: \w+){0,3} until (?:it|they|i) (?:bleed|bleeds|bled)\b"),
+    (_w('car'),
+     r"\bliving in (?:a|the|our|my mum'?s|my dad'?s) car\b"),
     (_w('fuckable hot nude nudes peng sexy'),
      r"\b(?:year \d+|schoolgirls?|schoolboys?|little girls?|little boys?)\b.*\b(?:sexy|hot|"
      r"fuckable|peng|nudes?)\b"),

@@ -12,7 +12,7 @@ from classifiers.base import Label, ProtectedName, Span, Verdict, make_verdict
 from classifiers.names import NameRegister, unregistered_names_with_child_context
 from classifiers.normalise import MASK_CHARS, collapse_runs, has_long_run, normalise, tokens
 
-RULES_VERSION = "rules-2"
+RULES_VERSION = "rules-3"
 
 #: texts longer than this are scanned in windows so that no pattern can go quadratic
 _WINDOW = 4000
@@ -31,15 +31,26 @@ _FUCK_TARGETED = re.compile(
     r"teacher|the lot of you|em)\b|\bget fucked\b|\bgo fuck (?:yourself|urself)\b|\bfuck (?:the|"
     r"this|that) (?:teacher|head|headteacher|school|staff|lot)\b|\bstfu\b"
 )
+#: words between "you're a" and the insult ("you're a lazy, useless ...")
+_MODIFIERS = (r"(?:a|an|such|so|fucking|fuckin|bloody|total|complete|absolute|utter|proper|right|"
+              r"massive|big|little|useless|pathetic|lying|thick|stupid|fat|ugly|dirty|heartless|"
+              r"lazy|bumbling|arrogant|smug|spineless|gutless|nasty|vile|sad|miserable|horrible|"
+              r"jumped up|two faced|sneaky)")
 _IS_A = re.compile(
     r"\b(?:you'?re|you are|ur|u r|u are|you|he'?s|she'?s|they'?re|he is|she is|they are|is a|"
-    r"are a|what a|such a|bunch of|load of|shower of|pack of)(?: (?:a|an|such|so|fucking|"
-    r"fuckin|bloody|total|complete|absolute|utter|proper|right|massive|big|little|useless|"
-    r"pathetic|lying|thick|stupid|fat|ugly|dirty))* (\S+)"
+    r"are a|what a|such a|bunch of|load of|shower of|pack of)(?: " + _MODIFIERS + r")* (\S+)"
+)
+#: a person called a word that is otherwise a tool, food or animal: only these frames count,
+#: so "our class pet is a rat" and "you melt the butter" stay clean
+_CALLED = re.compile(
+    r"\b(?:you'?re|you are|u r|u are|ur an?|he'?s|she'?s|they'?re|he is|she is|they are|"
+    r"what an?|such an?)(?: " + _MODIFIERS + r")* (\S+)"
+    r"|\b(?:you|ya|u)(?: " + _MODIFIERS + r")+ (\S+)"
 )
 _GROUPS = (r"(?:muslims?|immigrants?|migrants?|refugees?|asylum seekers?|illegals|jews?|blacks?|"
            r"asians?|gays?|lesbians?|trans|foreigners?|poles|romanians?|gypsies|travellers|"
-           r"women|females|arabs?|mexicans?|africans?|indians?|pakistanis?|somalis?)")
+           r"women|females|arabs?|mexicans?|africans?|indians?|pakistanis?|somalis?|bangladeshis|"
+           r"romanies|roma|chinese|albanians|turks|nigerians|eastern europeans)")
 _HATE_PATTERNS = re.compile(
     r"\bgo back (?:to|where) (?:your|ur|you|they|their) (?:own )?(?:country|came from|come from)"
     r"\b|\b(?:all|these|those|bloody|fucking|dirty|filthy) " + _GROUPS + r" (?:are|should|need|"
@@ -55,7 +66,12 @@ _HATE_PATTERNS = re.compile(
     r"|\b(?:illegals|rapefugees?|(?<!space )invaders|buildthatwall|buildthewall|"
     r"build (?:that|the) wall|sendthemback|deportthemall|deportthemallnow|stoptheinvasion|"
     r"banislam)\b"
-    r"|\b" + _GROUPS + r" (?:are|r|is) (?:all |just |nothing but |a bunch of )?(?:criminals|"
+    # exclusion slogans, antisemitic conspiracy, stereotypes of smell and "blood"
+    r"|\b(?:foreigners|immigrants|migrants|muslims|refugees|pakis|poles|romanians|asylum seekers)"
+    r" out\b|\b(?:britain for the british|england for the english)\b|\b(?:jews|the jews|jewish "
+    r"people|zionists) (?:are behind|control|own|run) (?:all |the |everything)|\bsink the boats\b"
+    r"|\bboats? (?:\S+ ){0,3}should be sunk\b|\b" + _GROUPS + r" (?:all )?(?:stink|smell|reek)\b"
+    r"|\b" + _GROUPS + r" (?:are|r|is) (?:all |just |nothing but |a bunch of |born )?(?:criminals|"
     r"rapists|terrorists|invaders|parasites|scum|vermin|animals|savages|a plague|a disease|filth|"
     r"leeches|scroungers|freeloaders|subhuman|inferior|cockroaches|rats|trash|whores|sluts|"
     r"destroying)\b"
@@ -120,6 +136,8 @@ _HATE_TRIGGERS = frozenset([
     "deportthemallnow", "stoptheinvasion", "banislam", "deport", "islamic", "foreign", "asylum",
     "feminist", "feminists", "kitchen", "sandwich", "arab", "arabs", "mexican", "mexicans",
     "african", "africans", "indian", "indians", "pakistani", "pakistanis", "somali", "somalis",
+    "bangladeshis", "romanies", "roma", "chinese", "albanians", "turks", "nigerians", "zionists",
+    "british", "english", "boat", "boats", "europeans", "pakis",
 ])
 
 _ALL_WORDS: tuple[tuple[str, frozenset[str]], ...] = (
@@ -236,6 +254,11 @@ def _lexical_window(text: str, hits: LexicalHits) -> None:
     known = wordset & _KNOWN
     if known:
         _word_hits(toks, written, hits, joined, _REPLY.match(low) is not None)
+    if not lexicon.FRAMED_INSULTS.isdisjoint(wordset):
+        for called in _CALLED.finditer(joined):
+            word = called.group(1) or called.group(2)
+            if word in lexicon.FRAMED_INSULTS:
+                hits.add(Label.ABUSE, f"abuse: called {word!r}")
     if "yourself" in joined or "urself" in joined or "self" in wordset or "kys" in wordset:
         m = _KYS.search(joined)
         if m:

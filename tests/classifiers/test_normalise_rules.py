@@ -107,6 +107,46 @@ def test_more_threat_and_safeguarding_phrasings(text: str, label: str) -> None:
     assert label in labels(text)
 
 
+@pytest.mark.parametrize(("text", "label"), [
+    ("ur a donut lol get a grip", "abuse"),
+    ("you absolute spanner, it was in the newsletter", "abuse"),
+    ("what a mug, believing all that", "abuse"),
+    ("the caretaker is a lazy numbskull", "abuse"),
+    ("your days in this village are numbered", "threat"),
+    ("say goodbye to your teeth next time I see you", "threat"),
+    ("I'll put that ref in a wheelchair", "threat"),
+    ("somebody's going to get glassed at the disco", "threat"),
+    ("this school is going up in flames next week", "threat"),
+    ("I don't want to be here anymore", "safeguarding"),
+    ("everyone would be better off without me", "safeguarding"),
+    ("I scratch my arms until they bleed", "safeguarding"),
+    ("we've been living in our car since October", "safeguarding"),
+    ("foreigners out, Britain for the British", "hate"),
+    ("Romanies are born criminals", "hate"),
+    ("the Chinese all stink of garlic", "hate"),
+])
+def test_name_calling_veiled_threats_and_disclosures_without_listed_words(text: str,
+                                                                          label: str) -> None:
+    assert label in labels(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Our class pet is a rat called Bob",
+    "you melt the butter first, then add the sugar",
+    "did you rat on him?",
+    "this mug is lovely, thank you PTA",
+    "say goodbye to your kids at the gate please",
+    "our days are numbered until the summer holidays!",
+    "the flu put me in hospital for a week",
+    "my cake went up in flames in food tech lol",
+    "you'll be better off without me nagging about homework",
+    "I scratch my head until it makes sense",
+    "the English department is brilliant",
+])
+def test_the_same_words_in_everyday_use_are_not_flagged(text: str) -> None:
+    assert labels(text) == set()
+
+
 def test_abuse_replaces_profanity_when_aimed() -> None:
     got = labels("fuck you")
     assert "abuse" in got
