@@ -109,7 +109,7 @@ CATEGORY = {"PHONE_NUMBER": "phone", "EMAIL_ADDRESS": "email", "DATE_TIME": "dat
 OURS_KIND = {Kind.PHONE: "phone", Kind.EMAIL: "email", Kind.DATE: "date", Kind.DOB: "date",
              Kind.ADDRESS: "address", Kind.POSTCODE: "address", Kind.URL: "url"}
 PRESIDIO_KIND = {"PHONE_NUMBER": "phone", "EMAIL_ADDRESS": "email", "DATE_TIME": "date",
-                 "URL": "url"}
+                 "URL": "url", "PERSON": "name"}
 
 Spans = list[tuple[int, int, str]]
 
@@ -128,8 +128,12 @@ def _overlap_scores(gold: list[Spans], pred: list[Spans], cat: str) -> dict[str,
             "recall": round(tp_g / n_g, 4) if n_g else 0.0, "gold": n_g, "predicted": n_p}
 
 
-def presidio_recognizers() -> list[Any]:
-    """Presidio's predefined pattern recognizers, used directly (no spaCy model is installed)."""
+def presidio_recognizers(names: Sequence[ProtectedName] = ()) -> list[Any]:
+    """Presidio's predefined pattern recognizers, used directly (no spaCy model is installed).
+
+    With `names`, the register is added the way Presidio takes one: a deny-list recognizer of
+    each full name and each alias with the surname (case-insensitive, Presidio's default flags).
+    """
     import tldextract
     import tldextract.tldextract as tld_module
 
@@ -137,6 +141,7 @@ def presidio_recognizers() -> list[Any]:
     tld_module.TLD_EXTRACTOR = tldextract.TLDExtract(suffix_list_urls=())
     # the module-level function is replaced by a callable extractor on purpose
     tldextract.extract = tld_module.TLD_EXTRACTOR  # type: ignore[assignment]
+    from presidio_analyzer import PatternRecognizer
     from presidio_analyzer.predefined_recognizers import (
         DateRecognizer,
         EmailRecognizer,
@@ -144,7 +149,12 @@ def presidio_recognizers() -> list[Any]:
         UrlRecognizer,
     )
 
-    return [PhoneRecognizer(), EmailRecognizer(), DateRecognizer(), UrlRecognizer()]
+    recognizers = [PhoneRecognizer(), EmailRecognizer(), DateRecognizer(), UrlRecognizer()]
+    if names:
+        spelled = sorted({f"{first} {n.last_name}" for n in names
+                          for first in (n.first_name, *n.aliases)})
+        recognizers.append(PatternRecognizer(supported_entity="PERSON", deny_list=spelled))
+    return recognizers
 
 
 def presidio_spans(recognizers: list[Any], text: str) -> Spans:
@@ -219,12 +229,18 @@ def speed(datasets: Path, quick: bool) -> dict[str, Any]:
 
     texts, _ = read(datasets, "tweeteval_offensive", "test")
     texts = (texts * 12)[: 2000 if quick else 10_000]
-    clf = PolicyClassifier(roster(5000))
-    recs = presidio_recognizers()
+    register = roster(5000)
+    clf = PolicyClassifier(register)
+    patterns_only = presidio_recognizers()
+    with_register = presidio_recognizers(register)
 
     def presidio(batch: list[str]) -> None:
         for t in batch:
-            presidio_spans(recs, t)
+            presidio_spans(with_register, t)
+
+    def presidio_patterns(batch: list[str]) -> None:
+        for t in batch:
+            presidio_spans(patterns_only, t)
 
     out: dict[str, Any] = {"texts": len(texts),
                            "mean_chars": round(sum(map(len, texts)) / len(texts), 1)}
@@ -234,8 +250,15 @@ def speed(datasets: Path, quick: bool) -> dict[str, Any]:
     out["alt_profanity_check_batched"] = rate(apc_predict, texts, batched=True)
     out["alt_profanity_check_one_at_a_time"] = rate(apc_predict, texts[: len(texts) // 4],
                                                     batched=False)
-    out["presidio_patterns"] = rate(presidio, texts[: len(texts) // 10], batched=True)
-    out["ours_vs_presidio"] = round(out["ours_batched"] / out["presidio_patterns"], 1)
+    # the issue's baseline: Presidio's pattern recognizers plus the same 5,000-name register
+    out["presidio_patterns_and_register"] = rate(presidio, texts[: len(texts) // 10],
+                                                 batched=True)
+    out["presidio_patterns_only"] = rate(presidio_patterns, texts[: len(texts) // 10],
+                                         batched=True)
+    out["ours_vs_presidio"] = round(out["ours_batched"] / out["presidio_patterns_and_register"],
+                                    1)
+    out["ours_vs_presidio_patterns_only"] = round(out["ours_batched"]
+                                                  / out["presidio_patterns_only"], 1)
     print("speed", out, flush=True)
     return out
 
