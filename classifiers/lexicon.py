@@ -88,7 +88,8 @@ MISOGYNIST_SLURS: frozenset[str] = frozenset([
 
 #: slurs and demeaning words about characteristics protected by the Equality Act 2010
 SLURS: frozenset[str] = frozenset([
-    "nigger", "niggers", "nigga", "niggas", "nigg3r", "negro", "negroes", "coon", "coons",
+    "nigger", "niggers", "nigga", "niggas", "nigg3r", "nicca", "niccas", "nigguh", "niggah",
+    "negro", "negroes", "coon", "coons",
     "paki", "pakis", "packie", "chink", "chinks", "gook", "gooks", "spic", "spics", "wetback",
     "wetbacks", "kike", "kikes", "yid", "yids", "raghead", "ragheads", "towelhead",
     "towelheads", "sandnigger", "golliwog", "golliwogs", "wog", "wogs", "pikey", "pikeys",

@@ -143,6 +143,21 @@ def normalise(text: str) -> str:
     return low
 
 
+#: an @-handle (not the middle of an e-mail address)
+_MENTION = re.compile(r"(?<![\w@.])@\w+(?:\.\w+)*")
+
+
+def without_mentions(normalised: str) -> str:
+    """`normalised` with @-handles blanked out.
+
+    A handle says who is addressed, not what is said: "@fatcow99" in a reply is the other
+    person's name, and a model that saw handles would learn that replies are abusive.
+    """
+    if "@" not in normalised:
+        return normalised
+    return _MENTION.sub(" ", normalised)
+
+
 def tokens(normalised: str) -> list[str]:
     """Words of a normalised text (masked words such as "f***ing" stay whole)."""
     if _HAS_MASK.search(normalised):

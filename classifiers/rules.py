@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 from classifiers import identifying, lexicon
 from classifiers.base import Label, ProtectedName, Span, Verdict, make_verdict
 from classifiers.names import NameRegister, unregistered_names_with_child_context
-from classifiers.normalise import MASK_CHARS, collapse_runs, has_long_run, normalise, tokens
+from classifiers.normalise import (
+    MASK_CHARS,
+    collapse_runs,
+    has_long_run,
+    normalise,
+    tokens,
+    without_mentions,
+)
 
 RULES_VERSION = "rules-3"
 
@@ -66,6 +73,9 @@ _HATE_PATTERNS = re.compile(
     r"|\b(?:illegals|rapefugees?|(?<!space )invaders|buildthatwall|buildthewall|"
     r"build (?:that|the) wall|sendthemback|deportthemall|deportthemallnow|stoptheinvasion|"
     r"banislam)\b"
+    # racial slurs of two words
+    r"|\b(?:porch monkeys?|spear chuckers?|cotton pickers?|tar bab(?:y|ies)|slant ?eyes?|"
+    r"slanty eyed)\b"
     # exclusion slogans, antisemitic conspiracy, stereotypes of smell and "blood"
     r"|\b(?:foreigners|immigrants|migrants|muslims|refugees|pakis|poles|romanians|asylum seekers)"
     r" out\b|\b(?:britain for the british|england for the english)\b|\b(?:jews|the jews|jewish "
@@ -137,7 +147,8 @@ _HATE_TRIGGERS = frozenset([
     "feminist", "feminists", "kitchen", "sandwich", "arab", "arabs", "mexican", "mexicans",
     "african", "africans", "indian", "indians", "pakistani", "pakistanis", "somali", "somalis",
     "bangladeshis", "romanies", "roma", "chinese", "albanians", "turks", "nigerians", "zionists",
-    "british", "english", "boat", "boats", "europeans", "pakis",
+    "british", "english", "boat", "boats", "europeans", "pakis", "monkey", "monkeys", "chucker",
+    "chuckers", "picker", "pickers", "tar", "slant", "slanteye", "slanteyes", "slanty",
 ])
 
 _ALL_WORDS: tuple[tuple[str, frozenset[str]], ...] = (
@@ -241,7 +252,7 @@ def _search_gated(gated: _Gated, joined: str, words: frozenset[str]) -> re.Match
 
 def _lexical_window(text: str, hits: LexicalHits) -> None:
     low = normalise(text)
-    written = tokens(low)
+    written = tokens(without_mentions(low))
     toks = list(map(_canonical_cached, written))
     if toks != written and not _NEEDS_CANONICAL.search(low):
         toks = written  # a digit run such as "333" is not a stretched word

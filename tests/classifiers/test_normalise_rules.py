@@ -147,6 +147,16 @@ def test_the_same_words_in_everyday_use_are_not_flagged(text: str) -> None:
     assert labels(text) == set()
 
 
+def test_handles_are_who_is_addressed_not_what_is_said() -> None:
+    from classifiers.model import model_text
+    from classifiers.normalise import without_mentions
+
+    assert labels("@fatcow99 thanks for the lift on Saturday") == set()
+    assert labels("@fatcow99 you idiot") == {"abuse"}
+    assert model_text("@user @bob.smith see you at 3") == model_text("see you at 3")
+    assert without_mentions("mail me at jo@example.org") == "mail me at jo@example.org"
+
+
 def test_abuse_replaces_profanity_when_aimed() -> None:
     got = labels("fuck you")
     assert "abuse" in got
