@@ -136,16 +136,25 @@ _ROUTINE = re.compile(
     r" (?:home |to school |out |in the park |at the park )?(?:alone |on (?:his|her|their) own |"
     r"by (?:himself|herself) )?(?:every (?:day|morning|evening|night|monday|tuesday|wednesday|"
     r"thursday|friday|saturday|sunday|week)|each (?:day|morning|evening)|at (?:[01]?\d(?::\d\d)?"
-    r" ?(?:am|pm)|\d\d:\d\d)|after school (?:every|each|on)|the \d+ bus)\b[^.!?\n]{0,60}"
-    r"|\b(?:home alone|walks home alone|on (?:his|her) own (?:every|each))\b[^.!?\n]{0,40}",
+    r" ?(?:am|pm)|[01]?\d[:.]\d\d)|after school (?:every|each|on)|the \d+ bus)\b[^.!?\n]{0,60}"
+    r"|\b(?:home alone|walks home alone|on (?:his|her) own (?:every|each))\b[^.!?\n]{0,40}"
+    # "walks home on her own", "gets the 3:40 from the Gatefield stop"
+    r"|\b(?:walks?|cycles?|goes|gets the bus|catches the bus) home (?:alone|on (?:his|her|their) "
+    r"own|by (?:himself|herself))\b[^.!?\n]{0,60}"
+    r"|\b(?:gets|catches|takes) the [01]?\d[:.]\d\d\b[^.!?\n]{0,60}"
+    # "she'll be at the bus stop by Aldi at 7:45 every morning"
+    r"|\b(?:be|is|waits) at the (?:bus stop|rec|park|station|shops?|gates?|"
+    r"corner)\b[^.!?\n]{0,40}?(?:\bat [01]?\d[:.]\d\d|\bevery (?:day|morning|evening|night|"
+    r"week)|\beach (?:day|morning|evening))\b[^.!?\n]{0,30}",
     re.IGNORECASE,
 )
 _ROUTINE_SUBJECT = re.compile(
     r"(?:\b(?:he|she|they|son|daughter|kid|kids|child|children|boy|girl|lad|lass|sister|"
     r"brother)|(?<![.!?]\s)\b(?!(?:The|We|I|You|They|It|This|That|Everyone|Club|School|Bus)\b)"
-    r"[A-Z][a-z]+(?:'s)?)\s+$"
+    r"[A-Z][a-z]+(?:'s)?)(?:'ll| will| is|'s)?(?: \([^)]{1,12}\))?\s+$"
 )
 _UPN_CHECK = "ABCDEFGHJKLMNPQRTUVWXYZ"
+_UPN_WORDS = re.compile(r"\b(?:upn|pupil (?:number|no))\b", re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
 
 
@@ -332,11 +341,12 @@ def _date_shape(value: str) -> str:
 _ADDRESS_HINT = re.compile(r"live|living|stay|house is|home is|apt|flat|suite", re.IGNORECASE)
 _ADDRESS_WORDS = ("live", "living", "stay", "house is", "home is", "apt", "flat", "suite")
 #: every|each|alone|\bown\b|bus\b|at \d|\d ?[ap]m (any case)
-_ROUTINE_HINT = re.compile(r"every|each|alone|\bown\b|bus\b|at \d|\d ?[ap]m", re.IGNORECASE)
-_ROUTINE_WORDS = ("every", "each", "alone")
+_ROUTINE_HINT = re.compile(r"every|each|alone|himself|herself|\bown\b|bus\b|at \d|the \d|\d ?[ap]m",
+                           re.IGNORECASE)
+_ROUTINE_WORDS = ("every", "each", "alone", "himself", "herself")
 _OWN_WORD = re.compile(r"\bown\b")
 _BUS_WORD = re.compile(r"bus\b")
-_ROUTINE_DIGIT = re.compile(r"\d(?:(?<=at \d)| ?[ap]m)")
+_ROUTINE_DIGIT = re.compile(r"\d(?:(?<=at \d)|(?<=the \d)| ?[ap]m)")
 #: [\w.%+\-]@[A-Za-z0-9]
 _EMAIL_HINT = re.compile(r"@(?<=[\w.%+\-]@)[A-Za-z0-9]")
 _URL_TLDS = (".com", ".uk", ".org", ".net", ".io", ".ly", ".be", ".de", ".info", ".biz", ".me",
@@ -451,7 +461,9 @@ def _digit_detectors(
             taken.append(m.span())
     work = _mask(text, taken)
     for m in _UPN.finditer(work) if ndigits >= 11 else ():
-        if upn_checksum_ok(m.group()):
+        # a mistyped check letter still publishes the number when the text says what it is
+        said = _UPN_WORDS.search(work[max(0, m.start() - 30):m.start()])
+        if upn_checksum_ok(m.group()) or said:
             found.append(Found(m.start(), m.end(), Kind.UPN, "unique pupil number"))
             taken.append(m.span())
     for m in _NINO.finditer(work) if ndigits >= 6 else ():
@@ -461,7 +473,9 @@ def _digit_detectors(
         found.append(Found(m.start(), m.end(), Kind.POSTCODE, "UK postcode"))
         taken.append(m.span())
     for m in _VEHICLE.finditer(work) if _VEHICLE_HINT.search(work) else ():
-        window = work[max(0, m.start() - 40):m.end() + 30]
+        # "Reg of the mum who parks on the zigzags every morning is KP19 XWR": the person
+        # can be a sentence away from the plate
+        window = work[max(0, m.start() - 80):m.end() + 30]
         if _VEHICLE_CONTEXT.search(window):
             found.append(Found(m.start(), m.end(), Kind.VEHICLE,
                                "vehicle registration tied to a person"))

@@ -255,18 +255,27 @@ _NOT_NAMES = frozenset([
 ])
 #: a capitalised word, Latin-1 accents included ("Siân", "Zoë", "Oisín")
 _CAP_WORD = r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:[-'][A-ZÀ-ÖØ-Þ]?[a-zß-öø-ÿ]+)?"
-_FULL_NAME = re.compile(rf"\b({_CAP_WORD}) ({_CAP_WORD})(?:'s)?\b")
+#: a lookahead, so that "Our Jess Lambert" yields "Jess Lambert" after rejecting "Our Jess"
+_FULL_NAME = re.compile(rf"\b(?=({_CAP_WORD}) ({_CAP_WORD})(?:'s)?\b)")
 _CHILD_CONTEXT = re.compile(
     r"(?i:\b(?:year|yr|y)\s?(?:[1-9]|1[0-3])\b|\breception\b|\b(?:aged?|age)\s?\d{1,2}\b|\b\d{1,2}"
     r"\s?(?:yo|y/o|years? old|yrs? old)\b|\bclass\s?[0-9][A-Za-z0-9]*\b|\bform\s\d)"
     r"|\b[Cc]lass\s?[A-Z][A-Za-z0-9]*\b"
     r"|\b(?:at|goes to|attends|in) [A-Z][A-Za-z']+(?: [A-Z][A-Za-z']+)* (?:School|Academy|"
-    r"Primary|Secondary|High|College|Nursery)\b",
+    r"Primary|Secondary|High|College|Nursery)\b"
+    # a form group ("in 10B", "from 11H", "(9T)", ", 6R"), an age group ("under 13s", "U11s"),
+    # an age in brackets or said ("(14)", "he's 12"), a saint's school, a teacher's class
+    r"|(?:\b(?:in|from|of) |\(|, )(?:[1-9]|1[0-3])"
+    r"(?!(?:K|G|D|KM|GB|TB|MB|AM|PM|HD|FM|ST|ND|RD|TH)\b)[A-Z]{1,2}\b"
+    r"|(?i:\b(?:under[- ]?|u)(?:[5-9]|1[0-8])s?\b)|\((?:[1-9]|1[0-7])\)"
+    r"|\b(?:he'?s|she'?s|who'?s|who is) (?:[1-9]|1[0-7])\b"
+    r"|\b(?:at|goes to|attends) St\.? [A-Z][a-z]+(?:'s)?"
+    r"|\b(?:Mrs|Mr|Miss|Ms) [A-Z][a-z]+'s class\b",
 )
 
 
 _CHILD_HINT = re.compile(
-    r"\d|[Rr]eception|School|Academy|Primary|Secondary|High|College|Nursery|[Cc]lass"
+    r"\d|[Rr]eception|School|Academy|Primary|Secondary|High|College|Nursery|[Cc]lass|St\b|St\."
 )
 
 
@@ -278,6 +287,11 @@ _CHILD_DIGIT = re.compile(
     r"|(?<=y\s\d)|(?<=yr\s\d)|(?<=ear\s\d)|(?<=age\s\d)|(?<=ged\s\d)|(?<=ass\s\d)"
     r"|(?<=orm\s\d)|\s?y(?:o|/o|ears? old|rs? old))"
 )
+
+
+#: necessary conditions for the form-group, bracketed-age, age-group and "he's 12" contexts
+_FORM_OR_AGE_DIGIT = re.compile(r"\d[A-Z]|\(\d")
+_AGE_GROUP = re.compile(r"\bu\d|nder[- ]?\d|s \d")
 
 
 _GIVEN_NAMES_FILE = Path(__file__).parent / "data" / "given_names.txt"
@@ -294,7 +308,8 @@ def _child_context_possible(text: str) -> bool:
     """False only when `_CHILD_CONTEXT` cannot match (a cheap necessary condition)."""
     low = fold_case(text)
     return ("reception" in low or "lass" in low or any(w in text for w in _SCHOOL_WORDS)
-            or _CHILD_DIGIT.search(low) is not None)
+            or "St" in text or _CHILD_DIGIT.search(low) is not None
+            or _FORM_OR_AGE_DIGIT.search(text) is not None or _AGE_GROUP.search(low) is not None)
 
 
 def unregistered_names_with_child_context(text: str) -> list[tuple[int, int, str]]:
@@ -309,14 +324,15 @@ def unregistered_names_with_child_context(text: str) -> list[tuple[int, int, str
     out: list[tuple[int, int, str]] = []
     for m in _FULL_NAME.finditer(text):
         first, last = m.group(1).lower(), m.group(2).lower()
+        start, end = m.start(), m.start() + len(m.group(1)) + 1 + len(m.group(2))
         if (first in _NOT_NAMES or last in _NOT_NAMES or first in _TITLES
                 or first not in given_names()):
             continue
-        before = text[max(0, m.start() - 6):m.start()].lower().rstrip(". ").split(" ")[-1:]
+        before = text[max(0, start - 6):start].lower().rstrip(". ").split(" ")[-1:]
         if before and before[0] in _TITLES:
             continue
-        window = text[max(0, m.start() - 60):m.end() + 60]
+        window = text[max(0, start - 60):end + 60]
         ctx = _CHILD_CONTEXT.search(window)
         if ctx:
-            out.append((m.start(), m.end(), f"full name with a child's details ({ctx.group()})"))
+            out.append((start, end, f"full name with a child's details ({ctx.group()})"))
     return out

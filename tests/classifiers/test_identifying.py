@@ -49,7 +49,9 @@ def test_upn_check_letter() -> None:
     upn = next(c + body + "1" for c in "ABCDEFGHJKLMNPQRTUVWXYZ" if upn_checksum_ok(c + body + "1"))
     assert kinds(f"UPN {upn}").get("pupil_number") == upn
     wrong = ("B" if upn[0] != "B" else "C") + upn[1:]
-    assert "pupil_number" not in kinds(f"UPN {wrong}")
+    assert "pupil_number" not in kinds(f"reference {wrong}")
+    # a mistyped check letter still publishes the number when the text says what it is
+    assert kinds(f"his UPN is {wrong}").get("pupil_number") == wrong
 
 
 def test_urls_are_masked_first() -> None:
@@ -104,6 +106,44 @@ def test_accented_full_names_with_child_details_fire(text: str) -> None:
                                   "Year 5 visited Hampton Court today"])
 def test_capitalised_pairs_that_are_not_people_do_not_fire(text: str) -> None:
     assert build("rules").classify([text])[0].labels == ()
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("Our Jess Lambert (Y6) smashed her SATs", "Jess Lambert"),
+    ("Well done Amir Shah in 10B", "Amir Shah"),
+    ("Star of the week: Evie Marsh, 6R", "Evie Marsh"),
+    ("Sam Okoro in the under 13s is the reason we lost", "Sam Okoro"),
+    ("Player of the match: Reuben Kowalski (U11s)", "Reuben Kowalski"),
+    ("shortlisted for an award: Jordan Walsh (14)", "Jordan Walsh"),
+    ("the lad hurt yesterday is Callum Reid, he's 12", "Callum Reid"),
+    ("Kai Roberts is in Mrs Patel's class", "Kai Roberts"),
+    ("Ellis Parry goes to St Luke's", "Ellis Parry"),
+])
+def test_full_names_with_form_groups_age_groups_and_ages(text: str, name: str) -> None:
+    verdict = build("rules").classify([text])[0]
+    assert [text[s.start:s.end] for s in verdict.spans] == [name]
+
+
+@pytest.mark.parametrize("text", [
+    "Harry Kane scored twice, he's 31 now",
+    "Sam Smith bought a 4K telly for the hall",
+    "Chris Evans, 5K in 22 minutes at parkrun",
+    "Emma Watson (34) gave a great speech",
+])
+def test_adults_and_things_that_only_look_like_child_details_do_not_fire(text: str) -> None:
+    assert build("rules").classify([text])[0].labels == ()
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("My Mia (8F) gets the 3:40 from Gatefield stop on her own now", Kind.ROUTINE),
+    ("Our Lexi walks home on her own now", Kind.ROUTINE),
+    ("she'll be at the bus stop by Aldi at 7:45 every morning", Kind.ROUTINE),
+    ("Noah's UPN is A823456789012, can someone check", Kind.UPN),
+    ("Reg of the mum who parks on the zigzags every single morning is KP19 XWR", Kind.VEHICLE),
+])
+def test_routines_said_numbers_and_plates_further_from_the_person(text: str,
+                                                                  kind: Kind) -> None:
+    assert kind.value in kinds(text)
 
 
 def test_staff_name_alone_is_not_identifying() -> None:
