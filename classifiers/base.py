@@ -118,7 +118,8 @@ def make_verdict(
     model_version: str,
 ) -> Verdict:
     """Build a verdict with labels in taxonomy order and the severity they imply."""
-    ordered = tuple(label for label in LABEL_ORDER if label in set(labels))
+    chosen = set(labels)
+    ordered = tuple(label for label in LABEL_ORDER if label in chosen)
     return Verdict(
         labels=ordered,
         scores=dict(scores),

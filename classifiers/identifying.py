@@ -156,6 +156,7 @@ _ROUTINE_SUBJECT = re.compile(
 _UPN_CHECK = "ABCDEFGHJKLMNPQRTUVWXYZ"
 _UPN_WORDS = re.compile(r"\b(?:upn|pupil (?:number|no))\b", re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
+_ASCII_DIGIT = re.compile(r"[0-9]")
 
 
 def _luhn(digits: str) -> bool:
@@ -410,6 +411,15 @@ def _date_hint(work: str) -> bool:
             or ("day" in low and _DAY_WORD.search(low) is not None))
 
 
+#: with no digit and no e-mail "@", `detect` finds an identifying span only if `fold_case` of
+#: the text contains one of these (what the address, weekday and routine hints look for; a
+#: plain substring, since masking a URL can put a word boundary after "day", "own" or "bus")
+HINT_WORDS: tuple[str, ...] = (*_ADDRESS_WORDS, *_ROUTINE_WORDS, "own", "bus", "day")
+#: one match per text of a NUL-joined batch that has an e-mail "@" (`_EMAIL_HINT`), from there
+#: to the text's end
+EMAIL_GATE = re.compile("(?:" + _EMAIL_HINT.pattern + r")[^\x00]*")
+
+
 def detect(text: str) -> list[Found]:
     """Every identifying span in `text` (URLs masked first so their insides do not fire)."""
     found: list[Found] = []
@@ -423,7 +433,8 @@ def detect(text: str) -> list[Found]:
             found.append(Found(m.start(), m.end(), Kind.URL, "link", identifying=False))
             taken.append(m.span())
     work = _mask(text, taken)
-    ndigits = sum(map(work.count, "0123456789"))
+    # most comments have no digit: one class search instead of ten counts
+    ndigits = sum(map(work.count, "0123456789")) if _ASCII_DIGIT.search(work) else 0
     if ndigits:
         found.extend(_digit_detectors(text, work, taken, ndigits))
         work = _mask(text, taken)

@@ -14,14 +14,13 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import pairwise, repeat
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
-from sklearn.feature_extraction import FeatureHasher
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils import murmurhash3_32
@@ -84,9 +83,6 @@ def _vectorizer() -> HashingVectorizer:
 
 
 _WORDS = re.compile(_TOKEN_PATTERN)
-#: the hasher inside `_vectorizer()`, fed (n-gram, 1) pairs directly
-_HASHER = FeatureHasher(n_features=N_FEATURES, input_type="pair", alternate_sign=False,
-                        dtype=np.float32)
 
 
 def _grams(text: str) -> list[str]:
@@ -103,16 +99,53 @@ def bucket(gram: str) -> int:
 
 def _bucket_names(joined: str) -> dict[int, str]:
     """The hashed feature id of each of a text's n-grams, mapped to the n-gram."""
-    return {bucket(gram): gram for gram in _grams(joined)}
+    return {_bucket_cached(gram): gram for gram in _grams(joined)}
+
+
+#: n-grams repeat across texts, so each is hashed once per process (bounded; lookups are in C)
+_bucket_cached = functools.lru_cache(maxsize=1 << 18)(bucket)
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _pair_bucket(pair: tuple[str, str]) -> int:
+    """The bucket of a word bigram, keyed by the word pair so that no string is built."""
+    return bucket(" ".join(pair))
+
+
+#: a character that is neither a word character, an apostrophe nor a space
+_NOT_PLAIN = re.compile(r"[^\w' ]")
+
+
+def _words(text: str) -> list[str]:
+    """`_WORDS.findall(text)`, as a plain split when that gives the same words.
+
+    It does when every space-separated token is word characters and apostrophes, starting and
+    ending with a word character: the regex then matches each token whole. The normalised
+    texts the model sees are almost always like that, and a split is much faster.
+    """
+    if (_NOT_PLAIN.search(text) is None and " '" not in text and "' " not in text
+            and not text.startswith("'") and not text.endswith("'")):
+        return text.split()
+    return _WORDS.findall(text)
 
 
 def _hashed_counts(joined: Sequence[str]) -> sparse.csr_matrix:
-    """The same matrix as `_vectorizer().transform(joined)`, a third faster on tweets.
+    """The same matrix as `_vectorizer().transform(joined)`, several times faster on tweets.
 
-    (HashingVectorizer's per-text analyzer and per-n-gram tuples are the slow part; the
-    hashing itself is the same `FeatureHasher` call.)
+    Built as `FeatureHasher.transform` builds it (one 1.0 per n-gram, int32 indices, then
+    `sum_duplicates`, which sorts), with each n-gram's hash looked up in a cache.
     """
-    return sparse.csr_matrix(_HASHER.transform(zip(_grams(t), repeat(1)) for t in joined))
+    ids: list[int] = []
+    indptr = np.zeros(len(joined) + 1, dtype=np.int32)
+    for i, text in enumerate(joined, 1):
+        words = _words(text)
+        ids += map(_bucket_cached, words)
+        ids += map(_pair_bucket, pairwise(words))
+        indptr[i] = len(ids)
+    x = sparse.csr_array((np.ones(len(ids), dtype=np.float32), np.array(ids, dtype=np.int32),
+                          indptr), dtype=np.float32, shape=(len(joined), N_FEATURES))
+    x.sum_duplicates()
+    return sparse.csr_matrix(x)
 
 
 @dataclass(frozen=True)
@@ -143,7 +176,9 @@ class TextModel:
         x = _hashed_counts(joined)
         cols = self._position[x.indices]
         keep = cols >= 0
-        counts = np.add.reduceat(keep, x.indptr[:-1]) if x.nnz else np.zeros(x.shape[0], int)
+        # a False appended so that an empty last row still has a valid start for reduceat
+        counts = (np.add.reduceat(np.append(keep, False), x.indptr[:-1]) if x.nnz
+                  else np.zeros(x.shape[0], int))
         counts[np.diff(x.indptr) == 0] = 0
         indptr = np.concatenate(([0], np.cumsum(counts)))
         data = np.log1p(x.data[keep]) * self.idf[cols[keep]]

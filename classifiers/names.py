@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import csv
 import functools
 import io
@@ -156,10 +157,41 @@ class NameRegister:
         self._exact_parts = frozenset(
             [*self._by_first, *self._by_last, *(f"{last}'s" for last in self._by_last)]
         )
+        # every full name and exact part, for `possible` (value: length, whether a part)
+        gate = ahocorasick.Automaton()
+        for part in self._exact_parts:
+            gate.add_word(part, (len(part), True))
+        for key, (full, _, _) in auto.items():
+            gate.add_word(key, (len(full), False))
+        gate.make_automaton()
+        self._gate = gate
 
     def __len__(self) -> int:
         """How many people are registered."""
         return len(self.names)
+
+    def possible(self, texts: Sequence[str]) -> set[int]:
+        """Indices of the texts `find` could find a name in, from one automaton pass.
+
+        Every other text has no registered full name anywhere in it (any case or boundary),
+        and no exact first name or surname standing as a whole word, which the misspelling
+        check needs. The lowered texts are joined by NUL, which no text may contain.
+        """
+        if self._auto is None:
+            return set()
+        lowered = [_lower_same_length(t) for t in texts]
+        starts = list(itertools.accumulate((len(t) + 1 for t in lowered[:-1]), initial=0))
+        low = "\x00".join(lowered)
+        n = len(low)
+        out: set[int] = set()
+        for end, (length, part) in self._gate.iter(low):
+            start = end - length + 1
+            # a part with a letter beside it is inside a longer word, so no token equals it
+            if part and ((start > 0 and low[start - 1].isalpha())
+                         or (end + 1 < n and low[end + 1].isalpha())):
+                continue
+            out.add(bisect.bisect_right(starts, start) - 1)
+        return out
 
     def find(self, text: str) -> list[NameHit]:
         """Every registered name in `text`: exact (any case, possessive) or slightly misspelt."""
@@ -289,6 +321,8 @@ _CHILD_DIGIT = re.compile(
 )
 
 
+#: "at St", "goes to St", "attends St" in lower case: a saint's school needs one of these
+_SAINT_WORDS = ("at st", "to st", "ds st")
 #: necessary conditions for the form-group, bracketed-age, age-group and "he's 12" contexts
 _FORM_OR_AGE_DIGIT = re.compile(r"\d[A-Z]|\(\d")
 _AGE_GROUP = re.compile(r"\bu\d|nder[- ]?\d|s \d")
@@ -308,8 +342,14 @@ def _child_context_possible(text: str) -> bool:
     """False only when `_CHILD_CONTEXT` cannot match (a cheap necessary condition)."""
     low = fold_case(text)
     return ("reception" in low or "lass" in low or any(w in text for w in _SCHOOL_WORDS)
-            or "St" in text or _CHILD_DIGIT.search(low) is not None
+            or any(w in low for w in _SAINT_WORDS) or _CHILD_DIGIT.search(low) is not None
             or _FORM_OR_AGE_DIGIT.search(text) is not None or _AGE_GROUP.search(low) is not None)
+
+
+#: with no digit, `unregistered_names_with_child_context` finds something only if `fold_case`
+#: of the text contains one of these (the words of `_CHILD_HINT` and `_child_context_possible`)
+CHILD_HINT_WORDS: tuple[str, ...] = ("reception", "lass", *(w.lower() for w in _SCHOOL_WORDS),
+                                     *_SAINT_WORDS)
 
 
 def unregistered_names_with_child_context(text: str) -> list[tuple[int, int, str]]:

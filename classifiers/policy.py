@@ -6,12 +6,19 @@ import operator
 import threading
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+import numpy.typing as npt
 from scipy import sparse
 
 from classifiers.base import Classifier, Label, ProtectedName, Verdict, make_verdict
 from classifiers.lexicon import IDENTITY_TERMS
 from classifiers.model import MODEL_LABELS, OFFENSIVE, TextModel, shipped
-from classifiers.rules import LexicalHits, RulesClassifier, identifying_hits, lexical_hits
+from classifiers.rules import (
+    LexicalHits,
+    RulesClassifier,
+    identifying_hits_batch,
+    lexical_hits,
+)
 
 #: the labels the model scores (identifying comes from the rules and the names register only)
 _MODEL_TAXONOMY = tuple(Label(h) for h in MODEL_LABELS if h != OFFENSIVE)
@@ -21,11 +28,31 @@ _SCORE_LABELS = tuple(Label)
 #: picks each label's head from a row of rounded scores with 0.0 appended (for identifying)
 _SCORE_PICK = operator.itemgetter(*(MODEL_LABELS.index(label.value) if label.value in MODEL_LABELS
                                     else len(MODEL_LABELS) for label in _SCORE_LABELS))
-_FOURS = (4,) * len(MODEL_LABELS)
 _OFFENSIVE_LABELS = frozenset({Label.ABUSE, Label.HATE, Label.PROFANITY, Label.SEXUAL,
                                Label.THREAT})
 #: a rule hit is near-certain, but not quite: the score stays comparable with the model's
 RULE_SCORE = 0.97
+
+
+def _scores(rounded: Sequence[float]) -> dict[Label, float]:
+    """Every label in taxonomy order: the model's rounded score (0 for identifying)."""
+    return dict(zip(_SCORE_LABELS, _SCORE_PICK([*rounded, 0.0]), strict=True))
+
+
+def _round4(p: npt.NDArray[np.float64]) -> list[list[float]]:
+    """`round(x, 4)` of every probability, for the whole batch at once (Python's is slow).
+
+    numpy rounds the product x * 1e4, Python the exact decimal value of x; for x in [0, 1]
+    the product is within 2e-12 of exact, so the two pick the same integer k unless the
+    product is next to a .5 tie, and then both return the double nearest to k / 1e4.
+    The few near-tie scores are rounded by Python itself.
+    """
+    scaled = p * 1e4
+    rows: list[list[float]] = (np.rint(scaled) / 1e4).tolist()
+    near_tie = np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6
+    for i, j in zip(*np.nonzero(near_tie | ~((p >= 0.0) & (p <= 1.0))), strict=True):
+        rows[i][j] = round(float(p[i, j]), 4)
+    return rows
 
 
 def _names_a_group(lex: LexicalHits) -> bool:
@@ -88,18 +115,40 @@ class PolicyClassifier:
         if not texts:
             return []
         lex = [lexical_hits(t) for t in texts]
+        idents = identifying_hits_batch(texts, self.rules.register)
         x = self.model.features([" ".join(h.joined) for h in lex])
+        p = self.model.predict_features(x)
         # plain floats once per batch: indexing numpy rows text by text costs more than the rules
-        probs: list[list[float]] = self.model.predict_features(x).tolist()
+        probs: list[list[float]] = p.tolist()
         cuts = self.thresholds()
+        hot = self._model_may_label(p, cuts)
+        rounded = _round4(p)
         version = self.version
-        return [self._combine(text, hits, row, (x, i), cuts, version)
-                for i, (text, hits, row) in enumerate(zip(texts, lex, probs, strict=True))]
+        return [self._combine(hits, ident, row, _scores(rounded[i]), (x, i), cuts, version)
+                if hits.labels or ident.labels or ident.spans or hot[i]
+                else Verdict(labels=(), scores=_scores(rounded[i]), model_version=version)
+                for i, (hits, ident, row) in enumerate(zip(lex, idents, probs, strict=True))]
 
-    def _combine(self, text: str, lex: LexicalHits, row: Sequence[float],
-                 batch_row: tuple[sparse.csr_matrix, int], cuts: Mapping[str, float],
-                 version: str) -> Verdict:
-        ident = identifying_hits(text, self.rules.register)
+    def _model_may_label(self, p: npt.NDArray[np.float64], cuts: Mapping[str, float]
+                         ) -> list[bool]:
+        """Per text, whether any head `_combine` may turn into a label reaches its threshold.
+
+        The texts where none does, and the rules found nothing, get a verdict without labels
+        straight away: for them `_combine` would only copy the scores.
+        """
+        heads = [head for _, head in _MODEL_HEADS]
+        if self.use_offensive_head:
+            heads.append(OFFENSIVE)
+        cols = [MODEL_LABELS.index(head) for head in heads]
+        reached: npt.NDArray[np.bool_] = np.greater_equal(p[:, cols],
+                                                          [cuts[h] for h in heads])
+        hot: list[bool] = np.any(reached, axis=1).tolist()
+        return hot
+
+    def _combine(self, lex: LexicalHits, ident: LexicalHits, row: Sequence[float],
+                 scores: dict[Label, float], batch_row: tuple[sparse.csr_matrix, int],
+                 cuts: Mapping[str, float], version: str) -> Verdict:
+        """The verdict from the rules' hits and the model's scores for one text."""
         ruled = lex.labels | ident.labels
         labels = set(ruled)
         p = dict(zip(MODEL_LABELS, row, strict=True))
@@ -127,9 +176,6 @@ class PolicyClassifier:
             reasons.append(f"model: {label.value} {p[label.value]:.2f} (features: {shown})")
         if Label.ABUSE in labels:
             labels.discard(Label.PROFANITY)  # swearing aimed at someone is abuse
-        # every label in taxonomy order: the model's score (0 for identifying), rounded
-        scores = dict(zip(_SCORE_LABELS, _SCORE_PICK([*map(round, row, _FOURS), 0.0]),
-                          strict=True))
         for label in ruled:
             scores[label] = round(max(p.get(label.value, 0.0), RULE_SCORE), 4)
         return make_verdict(sorted(labels), scores, spans=ident.spans, reasons=reasons,

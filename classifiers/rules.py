@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import ahocorasick
+
 from classifiers import identifying, lexicon
+from classifiers import names as names_module
 from classifiers.base import Label, ProtectedName, Span, Verdict, make_verdict
 from classifiers.names import NameRegister, unregistered_names_with_child_context
 from classifiers.normalise import (
     MASK_CHARS,
     collapse_runs,
+    fold_case,
     has_long_run,
     normalise,
     tokens,
@@ -150,6 +156,9 @@ _HATE_TRIGGERS = frozenset([
     "british", "english", "boat", "boats", "europeans", "pakis", "monkey", "monkeys", "chucker",
     "chuckers", "picker", "pickers", "tar", "slant", "slanteye", "slanteyes", "slanty",
 ])
+#: every word that lets an idiom, phrase or hate pattern be tried
+_ANY_TRIGGER = (_IDIOM_HINT | _THREAT.triggers | _SAFEGUARDING.triggers | _SPAM.triggers
+                | _SEXUAL.triggers | _HATE_TRIGGERS)
 
 _ALL_WORDS: tuple[tuple[str, frozenset[str]], ...] = (
     ("swear", lexicon.SWEARS),
@@ -275,7 +284,21 @@ def _lexical_window(text: str, hits: LexicalHits) -> None:
         if m:
             hits.add(Label.ABUSE, f"abuse: {m.group()!r}")
             hits.add(Label.THREAT, f"threat: {m.group()!r}")
-    if _IDIOM_HINT & wordset and _IDIOM.search(joined):
+    # about a third of comments have none of the words any phrase pattern needs
+    triggered = not _ANY_TRIGGER.isdisjoint(wordset)
+    if triggered:
+        _phrase_hits(joined, wordset, hits)
+    if not text.isascii() and not lexicon.SEXUAL_EMOJI.isdisjoint(text):
+        _emoji_hits(text, hits)  # (which needs one of the sexual emoji)
+    if triggered and not _HATE_TRIGGERS.isdisjoint(wordset):
+        m = _HATE_PATTERNS.search(joined)
+        if m:
+            hits.add(Label.HATE, f"hate: {m.group()!r}")
+
+
+def _phrase_hits(joined: str, wordset: frozenset[str], hits: LexicalHits) -> None:
+    """Idioms and the threat, safeguarding, spam and sexual phrase patterns."""
+    if not _IDIOM_HINT.isdisjoint(wordset) and _IDIOM.search(joined):
         hits.idiom = True
     m = _search_gated(_THREAT, joined, wordset)
     if m and not _IDIOM.search(m.group()):
@@ -289,12 +312,6 @@ def _lexical_window(text: str, hits: LexicalHits) -> None:
     m = _search_gated(_SEXUAL, joined, wordset)
     if m:
         hits.add(Label.SEXUAL, f"sexual: {m.group()!r}")
-    if not text.isascii():
-        _emoji_hits(text, hits)
-    if not _HATE_TRIGGERS.isdisjoint(wordset):
-        m = _HATE_PATTERNS.search(joined)
-        if m:
-            hits.add(Label.HATE, f"hate: {m.group()!r}")
 
 
 def _emoji_hits(text: str, hits: LexicalHits) -> None:
@@ -364,21 +381,71 @@ def _targeted(words: Sequence[str], i: int) -> bool:
 
 def identifying_hits(text: str, register: NameRegister | None) -> LexicalHits:
     """Identifying spans: contact details, identifiers, addresses, routines and names."""
+    return _identifying(text, register)
+
+
+def _identifying(text: str, register: NameRegister | None, *, details: bool = True,
+                 names: bool = True, child: bool = True) -> LexicalHits:
+    """`identifying_hits`, skipping the parts a batch prescreen has shown find nothing."""
     hits = LexicalHits()
-    for found in identifying.detect(text):
+    for found in identifying.detect(text) if details else ():
         if not found.identifying:
             continue
         hits.spans.append(Span(found.start, found.end, Label.IDENTIFYING, found.reason))
         hits.add(Label.IDENTIFYING, f"identifying: {found.reason}")
-    if register is not None and len(register):
+    if names and register is not None and len(register):
         for hit in register.find(text):
             hits.spans.append(Span(hit.start, hit.end, Label.IDENTIFYING, hit.reason))
             hits.add(Label.IDENTIFYING, f"identifying: {hit.reason}")
-    for start, end, reason in unregistered_names_with_child_context(text):
+    for start, end, reason in unregistered_names_with_child_context(text) if child else ():
         if not any(s.start < end and start < s.end for s in hits.spans):
             hits.spans.append(Span(start, end, Label.IDENTIFYING, reason))
             hits.add(Label.IDENTIFYING, f"identifying: {reason}")
     return hits
+
+
+_DETAILS, _CHILD = 1, 2
+#: the hint words of `detect` and of the child-context check, in one automaton (value: which)
+_HINT_WORDS = ahocorasick.Automaton()
+for _word in {*identifying.HINT_WORDS, *names_module.CHILD_HINT_WORDS}:
+    _HINT_WORDS.add_word(_word, (_DETAILS if _word in identifying.HINT_WORDS else 0)
+                         | (_CHILD if _word in names_module.CHILD_HINT_WORDS else 0))
+_HINT_WORDS.make_automaton()
+#: one match per text of a NUL-joined batch that has a digit, from there to the text's end
+_ANY_DIGIT = re.compile(r"\d[^\x00]*")
+
+
+def _matching(gate: re.Pattern[str], joined: str, starts: Sequence[int]) -> set[int]:
+    """Indices of the texts that `gate` matches in (it matches at most once per text)."""
+    return {bisect.bisect_right(starts, m.start()) - 1 for m in gate.finditer(joined)}
+
+
+def identifying_hits_batch(texts: Sequence[str], register: NameRegister | None
+                           ) -> list[LexicalHits]:
+    """`identifying_hits` for each text, with most texts skipping most detectors.
+
+    A few passes over the whole batch (joined by NUL) find which texts each family could
+    fire on: a digit, an e-mail "@", a hint word, or something name-like from the register.
+    On everyday comments most families have nothing to do, and asking text by text costs
+    more than the answer.
+    """
+    if any("\x00" in t for t in texts):
+        return [_identifying(t, register) for t in texts]
+    starts = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
+    joined = "\x00".join(texts)
+    digits = _matching(_ANY_DIGIT, joined, starts)
+    details = digits | _matching(identifying.EMAIL_GATE, joined, starts)
+    child = set(digits)
+    for end, which in _HINT_WORDS.iter(fold_case(joined)):  # same length: offsets still fit
+        i = bisect.bisect_right(starts, end) - 1
+        if which & _DETAILS:
+            details.add(i)
+        if which & _CHILD:
+            child.add(i)
+    named = register.possible(texts) if register is not None and len(register) else set()
+    return [_identifying(t, register, details=i in details, names=i in named, child=i in child)
+            if i in details or i in named or i in child else LexicalHits()
+            for i, t in enumerate(texts)]
 
 
 class RulesClassifier:
@@ -396,14 +463,18 @@ class RulesClassifier:
 
     def classify(self, texts: Sequence[str]) -> list[Verdict]:
         """One verdict per text, in order; any string is accepted."""
-        return [self.classify_one(text) for text in texts]
+        texts = [t if isinstance(t, str) else str(t) for t in texts]
+        idents = identifying_hits_batch(texts, self.register)
+        return [self._verdict(text, ident) for text, ident in zip(texts, idents, strict=True)]
 
     def classify_one(self, text: str) -> Verdict:
         """Classify a single text."""
         if not isinstance(text, str):
             text = str(text)
+        return self._verdict(text, identifying_hits(text, self.register))
+
+    def _verdict(self, text: str, ident: LexicalHits) -> Verdict:
         lex = lexical_hits(text)
-        ident = identifying_hits(text, self.register)
         labels = lex.labels | ident.labels
         scores = {label: 1.0 for label in labels}
         return make_verdict(sorted(labels), scores, spans=ident.spans,

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from classifiers import identifying, names, normalise, rules
+from classifiers import identifying, names, normalise, policy, rules
 from classifiers import model as text_model
 from classifiers.base import Label, ProtectedName
 from classifiers.normalise import fold_case
@@ -180,3 +180,31 @@ def test_capitalised_ascii_tokens_are_the_capitalised_tokens() -> None:
     for text in _samples(20_000, 3, pieces):
         expected = [t for t in names._TOKEN_ASCII.findall(text) if t[0].isupper()]
         assert names._CAPITALISED_TOKEN_ASCII.findall(text) == expected, text
+
+
+def test_batched_rounding_equals_python_round() -> None:
+    rng = np.random.default_rng(0)
+    k = np.arange(10_000)
+    ties = (k + 0.5) / 1e4
+    values = np.concatenate([rng.random(200_000), rng.random(20_000) ** 8, ties, k / 1e4,
+                             np.nextafter(ties, 2.0), np.nextafter(ties, -1.0)])
+    rounded = policy._round4(values.reshape(-1, 1))
+    assert [r[0] for r in rounded] == [round(v, 4) for v in values.tolist()]
+
+
+def test_identifying_batch_equals_text_by_text() -> None:
+    register = names.NameRegister([ProtectedName("Oliver", "Whitfield", aliases=("Ollie",)),
+                                   ProtectedName("Zoë", "Ødegård")])
+    texts = [*SAMPLES[:3000], "Ollie Whitfield's mum", "Olivr Whitfield in Year 5",
+             "Amy Jones aged 9 at Riverside Primary School", "call 07700 900123",
+             "he walks home alone every day", "Zoë Ødegard", "a@b.co", "", "x\x00y"]
+    for batch in (texts, texts[:-1]):
+        got = rules.identifying_hits_batch(batch, register)
+        assert got == [rules.identifying_hits(t, register) for t in batch]
+
+
+def test_features_accept_an_empty_last_text() -> None:
+    model = text_model.shipped()
+    x = model.features(["you are a useless idiot", ""])
+    assert x.shape[0] == 2
+    assert x.indptr[1] == x.indptr[2]
