@@ -473,8 +473,8 @@ def _digit_detectors(
     work = _mask(text, taken)
     for m in _UPN.finditer(work) if ndigits >= 11 else ():
         # a mistyped check letter still publishes the number when the text says what it is
-        said = _UPN_WORDS.search(work[max(0, m.start() - 30):m.start()])
-        if upn_checksum_ok(m.group()) or said:
+        if (upn_checksum_ok(m.group())
+                or _UPN_WORDS.search(work[max(0, m.start() - 30):m.start()])):
             found.append(Found(m.start(), m.end(), Kind.UPN, "unique pupil number"))
             taken.append(m.span())
     for m in _NINO.finditer(work) if ndigits >= 6 else ():

@@ -364,7 +364,7 @@ def unregistered_names_with_child_context(text: str) -> list[tuple[int, int, str
     out: list[tuple[int, int, str]] = []
     for m in _FULL_NAME.finditer(text):
         first, last = m.group(1).lower(), m.group(2).lower()
-        start, end = m.start(), m.start() + len(m.group(1)) + 1 + len(m.group(2))
+        start, end = m.start(1), m.end(2)
         if (first in _NOT_NAMES or last in _NOT_NAMES or first in _TITLES
                 or first not in given_names()):
             continue

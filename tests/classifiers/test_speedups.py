@@ -15,10 +15,11 @@ from classifiers.base import Label, ProtectedName
 from classifiers.normalise import fold_case
 from classifiers.policy import PolicyClassifier
 
-#: the hints as they were first written (one plain regex each), for comparison
+#: the hints as plain regexes, for comparison (routine: the module keeps its spec beside the
+#: fast check, and rules-3 widened it)
 PLAIN: dict[str, re.Pattern[str]] = {
     "address": re.compile(r"live|living|stay|house is|home is|apt|flat|suite", re.IGNORECASE),
-    "routine": re.compile(r"every|each|alone|\bown\b|bus\b|at \d|\d ?[ap]m", re.IGNORECASE),
+    "routine": identifying._ROUTINE_HINT,
     "weekday": re.compile(r"day\b", re.IGNORECASE),
     "email": re.compile(r"[\w.%+\-]@[A-Za-z0-9]"),
     "vehicle": re.compile(r"[A-Z]\d|\d ?[A-Z]{3}\b"),
@@ -36,7 +37,8 @@ PIECES = [
     "ſtay", "ſuite", "\u212a", "\u0130", "\u0131", "\u0663", "²", "@", ".", "-", "/", "%", "+",
     "_", "x", "A", "Z", "Q", " ", "1", "2", "9", "0", "é", "ownx", "bus1", "$", "!", "|", "€", "*",
     "#", "b", "\n", "year", "Yr", "y", "reception", "RECEPTION", "aged", "yo", "y/o",
-    "years old", "class", "Class", "form", "4B", "School", "High", "Σ", "ß",
+    "years old", "class", "Class", "form", "4B", "School", "High", "Σ", "ß", "himself", "HERſELF",
+    "the ", "THE ",
 ]
 
 
