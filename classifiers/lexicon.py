@@ -55,6 +55,13 @@ INSULTS: frozenset[str] = frozenset([
     "dimwits", "nitwits", "imbeciles", "cretins", "wazzocks", "pillocks", "plonkers",
 ])
 
+#: insults that also describe things ("the car park is a disgrace", "a stupid decision"): they
+#: are abuse only when a person is their target, because fair complaints use them too
+EVALUATIVE_INSULTS: frozenset[str] = frozenset([
+    "useless", "pathetic", "disgusting", "disgrace", "stupid", "dumb", "worthless",
+    "despicable", "ugly", "crooked", "idiotic", "moronic", "brainless", "filth",
+])
+
 #: words that insult only when someone is called one ("you absolute spanner", "what a mug");
 #: elsewhere they are tools, food, animals and crockery
 FRAMED_INSULTS: frozenset[str] = frozenset([

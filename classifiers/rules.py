@@ -25,7 +25,7 @@ from classifiers.normalise import (
     without_mentions,
 )
 
-RULES_VERSION = "rules-3"
+RULES_VERSION = "rules-4"
 
 #: texts longer than this are scanned in windows so that no pattern can go quadratic
 _WINDOW = 4000
@@ -37,8 +37,13 @@ _TARGETS = frozenset([
     "sir", "mrs", "mr", "ms", "staff", "school", "governors", "governor", "mum", "dad", "mums",
     "dads", "parents", "kids", "kid", "boy", "girl", "son", "daughter", "man", "woman", "lady",
     "bloke", "guy", "lot", "bunch", "what", "such", "absolute", "total", "complete", "utter",
-    "proper",
+    "proper", "coach", "manager", "ref", "referee", "leader", "politician", "politicians",
+    "councillor", "councillors",
 ])
+#: the targets that are people: an evaluative insult ("useless", "a disgrace") next to "this",
+#: "what" or "school" is a complaint about a thing or the organisation, not name-calling
+_PERSON_TARGETS = _TARGETS - frozenset(["this", "that", "what", "such", "absolute", "total",
+                                        "complete", "utter", "proper", "school"])
 _FUCK_TARGETED = re.compile(
     r"\b(?:fuck|fuk|fck|f) (?:off|you|u|ya|ur|your|yourself|him|her|them|this school|that "
     r"teacher|the lot of you|em)\b|\bget fucked\b|\bgo fuck (?:yourself|urself)\b|\bfuck (?:the|"
@@ -50,9 +55,13 @@ _MODIFIERS = (r"(?:a|an|such|so|fucking|fuckin|bloody|total|complete|absolute|ut
               r"lazy|bumbling|arrogant|smug|spineless|gutless|nasty|vile|sad|miserable|horrible|"
               r"jumped up|two faced|sneaky)")
 _IS_A = re.compile(
-    r"\b(?:you'?re|you are|ur|u r|u are|you|he'?s|she'?s|they'?re|he is|she is|they are|is a|"
-    r"are a|what a|such a|bunch of|load of|shower of|pack of)(?: " + _MODIFIERS + r")* (\S+)"
+    r"\b(?:(?P<person>you'?re|you are|ur|u r|u are|you|he'?s|she'?s|they'?re|he is|she is|"
+    r"they are|bunch of|load of|shower of|pack of)|(?P<owner>[^\W\d_]+)(?:'s| is| are) an?|"
+    r"what a|such a)(?: " + _MODIFIERS + r")* (?P<word>\S+)"
 )
+#: owners of "'s a" that are not a person ("it's a", "there's a")
+_NOT_OWNERS = frozenset(["it", "that", "there", "what", "here", "who", "where", "let", "this",
+                         "which", "one", "life", "everything", "nothing", "something"])
 #: a person called a word that is otherwise a tool, food or animal: only these frames count,
 #: so "our class pet is a rat" and "you melt the butter" stay clean
 _CALLED = re.compile(
@@ -346,13 +355,15 @@ def _word_hits(toks: Sequence[str], written: Sequence[str], hits: LexicalHits, j
         if word in lexicon.STRONG_INSULTS:
             hits.add(Label.ABUSE, f"abuse: insult {word!r}{as_written}")
         elif word in lexicon.INSULTS and ((addressed and word not in lexicon.NEEDS_NEARBY_TARGET)
-                                                or _targeted(toks, i)):
+                                                or _targeted(toks, i, evaluative=word in
+                                                             lexicon.EVALUATIVE_INSULTS)):
             hits.add(Label.ABUSE, f"abuse: insult {word!r} aimed at someone{as_written}")
         if word in lexicon.SWEARS:
             swears.append(word)
     for aimed in _IS_A.finditer(joined):
-        word = aimed.group(1)
-        if word in lexicon.SWEARS or word in lexicon.INSULTS or word in lexicon.SLURS:
+        word = aimed.group("word")
+        if ((word in lexicon.SWEARS or word in lexicon.INSULTS or word in lexicon.SLURS)
+                and _aimed_at_person(aimed, word)):
             hits.add(Label.ABUSE, f"abuse: {word!r} aimed at someone")
     m = _FUCK_TARGETED.search(joined)
     if m:
@@ -373,10 +384,25 @@ def _has_safe_hint(joined: str) -> bool:
             or "black" in joined or "negro" in joined or "queer" in joined)
 
 
-def _targeted(words: Sequence[str], i: int) -> bool:
+def _targeted(words: Sequence[str], i: int, *, evaluative: bool = False) -> bool:
     """Whether a word at position `i` has a person it is aimed at within three words."""
     lo = max(0, i - 3)
-    return any(w in _TARGETS for w in words[lo:i + 3] if w != words[i])
+    targets = _PERSON_TARGETS if evaluative else _TARGETS
+    return any(w in targets for w in words[lo:i + 3] if w != words[i])
+
+
+def _aimed_at_person(aimed: re.Match[str], word: str) -> bool:
+    """Whether an "is a"-style frame calls a person the word, not a thing ("is a disgrace")."""
+    if aimed.group("person"):
+        return True
+    owner = aimed.group("owner")
+    if owner is None:  # "what a" / "such a": a person only when the word is name-calling
+        return word not in lexicon.EVALUATIVE_INSULTS
+    if owner in _NOT_OWNERS:
+        return False
+    # "Dave's a prat" names a person by the insult itself; "the car park's a shit tip" does not
+    name_calling = word not in lexicon.EVALUATIVE_INSULTS and word not in lexicon.SWEARS
+    return name_calling or owner in _PERSON_TARGETS
 
 
 def identifying_hits(text: str, register: NameRegister | None) -> LexicalHits:

@@ -147,6 +147,29 @@ def test_the_same_words_in_everyday_use_are_not_flagged(text: str) -> None:
     assert labels(text) == set()
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    # words that judge things as well as people: a complaint about a thing stays clean
+    ("The car park at pick-up is a disgrace", set()),
+    ("It's a disgrace how long the SEN assessment takes", set()),
+    ("That was a stupid decision by the council", set()),
+    ("that's a stupid idea", set()),
+    ("The school has been useless at replying to my emails", set()),
+    ("the car park's a shit tip after the fair", {"profanity"}),
+    # ... and the same words said of a person are abuse
+    ("you're a disgrace", {"abuse"}),
+    ("the head is a disgrace", {"abuse"}),
+    ("these teachers are useless", {"abuse"}),
+    ("you are so stupid", {"abuse"}),
+    # name-calling needs no person word: the insult itself names one
+    ("the scout leader's a bumbling numbskull", {"abuse"}),
+    ("Dave's a useless prat", {"abuse"}),
+    ("what a moron", {"abuse"}),
+])
+def test_judging_words_are_abuse_only_when_said_of_a_person(text: str,
+                                                            expected: set[str]) -> None:
+    assert labels(text) == expected
+
+
 def test_handles_are_who_is_addressed_not_what_is_said() -> None:
     from classifiers.model import model_text
     from classifiers.normalise import without_mentions
