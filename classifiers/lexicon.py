@@ -105,7 +105,8 @@ SLURS: frozenset[str] = frozenset([
     "poof", "poofs", "poofter", "poofters", "homo", "homos", "queer", "tranny", "trannies",
     "shemale", "heshe", "retard", "retards", "retarded", "tard", "tards", "spaz", "spazz",
     "spastic", "spastics", "mong", "mongs", "mongoloid", "cripple", "cripples", "mongy",
-    "window-licker", "beaner", "beaners", "zipperhead", "camel", "jockey",
+    "window-licker", "beaner", "beaners", "zipperhead", "camel", "jockey", "spacker",
+    "spackers", "spacca", "spakka", "flid", "flids",
 ])
 
 #: words in SLURS that are also ordinary words; they only count in a slur-like phrase

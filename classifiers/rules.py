@@ -103,6 +103,10 @@ _HATE_PATTERNS = re.compile(
     r"|\b(?:migrant|immigrant|refugee|muslim|islamic|foreign|asylum|gypsy|gipsy|traveller|jewish|"
     r"polish|romanian|paki|gay|trans|tranny) (?:invasion|invaders|scum|"
     r"filth|vermin|parasites|rats|animals|savages|rapists|hordes)\b"
+    # a group word as the insult's core: "dirty immigrant", "stinking gypsies", "curry muncher"
+    r"|\b(?:dirty|filthy|stinking|smelly|scummy) (?:immigrant|migrant|foreigner|muslim|jew|"
+    r"gypsy|gipsie|gipsy|gypsie|paki|arab|refugee|pole|romanian|traveller|asylum seeker)s?\b"
+    r"|\bcurry (?:stinking|muncher|munchers|eater|eaters)\b"
     # sexism: generalisations about women as a group
     r"|\b(?:hysterical|typical|stupid|dumb|silly|crazy|nasty|emotional) (?:women|woman|"
     r"females?|feminists?)\b|\b(?:women|woman|females|girls) (?:are|r) (?:all |just |so )?"
@@ -164,6 +168,9 @@ _HATE_TRIGGERS = frozenset([
     "bangladeshis", "romanies", "roma", "chinese", "albanians", "turks", "nigerians", "zionists",
     "british", "english", "boat", "boats", "europeans", "pakis", "monkey", "monkeys", "chucker",
     "chuckers", "picker", "pickers", "tar", "slant", "slanteye", "slanteyes", "slanty",
+    # the group words of the patterns' second half, which the list above had missed
+    "gypsy", "gipsy", "traveller", "polish", "paki", "tranny", "jewish", "curry", "dirty",
+    "filthy", "stinking", "smelly", "scummy",
 ])
 #: every word that lets an idiom, phrase or hate pattern be tried
 _ANY_TRIGGER = (_IDIOM_HINT | _THREAT.triggers | _SAFEGUARDING.triggers | _SPAM.triggers

@@ -170,6 +170,28 @@ def test_judging_words_are_abuse_only_when_said_of_a_person(text: str,
     assert labels(text) == expected
 
 
+@pytest.mark.parametrize("text", [
+    "you lying gypsy scum",
+    "the barber is a dirty immigrant crook",
+    "smelly curry munchers everywhere",
+    "nobody's listening to you, spacker",
+    "polish scum the lot of them",
+])
+def test_a_group_word_at_the_core_of_an_insult_is_hate(text: str) -> None:
+    assert "hate" in labels(text)
+
+
+@pytest.mark.parametrize("text", [
+    "a dirty kitchen after the cake sale",
+    "filthy rich bankers",
+    "polish your shoes for the parade",
+    "I love a good curry",
+    "the Polish community centre is hosting a fair",
+])
+def test_the_group_and_dirt_words_alone_are_not_hate(text: str) -> None:
+    assert labels(text) == set()
+
+
 def test_handles_are_who_is_addressed_not_what_is_said() -> None:
     from classifiers.model import model_text
     from classifiers.normalise import without_mentions
