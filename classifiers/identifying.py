@@ -8,6 +8,7 @@ from enum import StrEnum
 
 import phonenumbers
 
+from classifiers import names
 from classifiers.normalise import fold_case
 
 
@@ -150,9 +151,21 @@ _ROUTINE = re.compile(
 )
 _ROUTINE_SUBJECT = re.compile(
     r"(?:\b(?:he|she|they|son|daughter|kid|kids|child|children|boy|girl|lad|lass|sister|"
-    r"brother)|(?<![.!?]\s)\b(?!(?:The|We|I|You|They|It|This|That|Everyone|Club|School|Bus)\b)"
-    r"[A-Z][a-z]+(?:'s)?)(?:'ll| will| is|'s)?(?: \([^)]{1,12}\))?\s+$"
+    r"brother)|(?<![.!?]\s)(?<!Mr )(?<!Mrs )(?<!Ms )(?<!Miss )(?<!Dr )(?<!Sir )(?<!Coach )"
+    r"\b(?!(?:The|We|I|You|They|It|This|That|Everyone|Club|School|Bus)\b)[A-Z][a-z]+"
+    r"(?:'s)?)(?:'ll| will| is|'s)?(?: \([^)]{1,12}\))?\s+$"
 )
+#: a named child's movements ("Lola, 7, goes to the library on her own every Tuesday", "Ava in
+#: Y6 gets picked up at 3.15"): counted only when a given name comes before it (`_named_before`)
+_ROUTINE_NAMED = re.compile(
+    r"\b(?:walks?|cycles?|goes|gets|leaves|catches|waits|stays|sits|hangs (?:out|about|around)|"
+    r"plays out)\b[^.!?\n]{0,40}?\b(?:alone|on (?:his|her|their) own|by (?:himself|herself)|"
+    r"every (?:day|morning|evening|night|afternoon|lunchtime|weekend|monday|tuesday|wednesday|"
+    r"thursday|friday|saturday|sunday)|each (?:day|morning|evening|night)|at (?:[01]?\d(?::\d\d)?"
+    r" ?(?:am|pm)|[01]?\d[:.]\d\d))\b[^.!?\n]{0,40}",
+    re.IGNORECASE,
+)
+_CLAUSE_END = re.compile(r"[.!?\n]")
 _UPN_CHECK = "ABCDEFGHJKLMNPQRTUVWXYZ"
 _UPN_WORDS = re.compile(r"\b(?:upn|pupil (?:number|no))\b", re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
@@ -455,8 +468,27 @@ def detect(text: str) -> list[Found]:
                     ("home alone", "walks home")):
                 found.append(Found(m.start(), m.end(), Kind.ROUTINE,
                                    "a child's routine or whereabouts"))
+        for m in _ROUTINE_NAMED.finditer(work):
+            if (not any(f.kind is Kind.ROUTINE and f.start < m.end() and m.start() < f.end
+                        for f in found)
+                    and _named_before(work[max(0, m.start() - 40):m.start()])):
+                found.append(Found(m.start(), m.end(), Kind.ROUTINE,
+                                   "a child's routine or whereabouts"))
     found.sort(key=lambda f: (f.start, f.end))
     return found
+
+
+def _named_before(before: str) -> bool:
+    """Whether the clause before a routine names someone by a given name, not a titled adult."""
+    words = _CLAUSE_END.split(before)[-1].split()
+    previous = ""
+    for word in words:
+        bare = word.strip(",;:()'’\"").removesuffix("'s").removesuffix("’s")
+        if (bare[:1].isupper() and bare[1:].islower() and bare.lower() in names.given_names()
+                and previous.rstrip(".").lower() not in names.TITLES):
+            return True
+        previous = word
+    return False
 
 
 def _digit_detectors(

@@ -267,7 +267,7 @@ def _capitalised_enough(surface: str, key: str) -> bool:
     return True
 
 
-_TITLES = frozenset([
+TITLES = frozenset([
     "mr", "mrs", "miss", "ms", "mx", "dr", "sir", "madam", "prof", "coach", "rev", "father",
 ])
 _NOT_NAMES = frozenset([
@@ -295,9 +295,10 @@ _CHILD_CONTEXT = re.compile(
     r"|\b[Cc]lass\s?[A-Z][A-Za-z0-9]*\b"
     r"|\b(?:at|goes to|attends|in) [A-Z][A-Za-z']+(?: [A-Z][A-Za-z']+)* (?:School|Academy|"
     r"Primary|Secondary|High|College|Nursery)\b"
-    # a form group ("in 10B", "from 11H", "(9T)", ", 6R"), an age group ("under 13s", "U11s"),
-    # an age in brackets or said ("(14)", "he's 12"), a saint's school, a teacher's class
-    r"|(?:\b(?:in|from|of) |\(|, )(?:[1-9]|1[0-3])"
+    # a form group ("in 10B", "from 11H", "(9T)", ", 6R", "Price 10T"), an age group ("under
+    # 13s", "U11s"), an age in brackets or said ("(14)", "he's 12"), a saint's school, a
+    # teacher's class
+    r"|(?:\b(?:in|from|of) |\(|, |(?<=[a-z]) )(?:[1-9]|1[0-3])"
     r"(?!(?:K|G|D|KM|GB|TB|MB|AM|PM|HD|FM|ST|ND|RD|TH)\b)[A-Z]{1,2}\b"
     r"|(?i:\b(?:under[- ]?|u)(?:[5-9]|1[0-8])s?\b)|\((?:[1-9]|1[0-7])\)"
     r"|\b(?:he'?s|she'?s|who'?s|who is) (?:[1-9]|1[0-7])\b"
@@ -365,14 +366,15 @@ def unregistered_names_with_child_context(text: str) -> list[tuple[int, int, str
     for m in _FULL_NAME.finditer(text):
         first, last = m.group(1).lower(), m.group(2).lower()
         start, end = m.start(1), m.end(2)
-        if (first in _NOT_NAMES or last in _NOT_NAMES or first in _TITLES
+        if (first in _NOT_NAMES or last in _NOT_NAMES or first in TITLES
                 or first not in given_names()):
             continue
         before = text[max(0, start - 6):start].lower().rstrip(". ").split(" ")[-1:]
-        if before and before[0] in _TITLES:
+        if before and before[0] in TITLES:
             continue
         window = text[max(0, start - 60):end + 60]
         ctx = _CHILD_CONTEXT.search(window)
         if ctx:
-            out.append((start, end, f"full name with a child's details ({ctx.group()})"))
+            detail = ctx.group().strip(" ,")
+            out.append((start, end, f"full name with a child's details ({detail})"))
     return out

@@ -146,6 +146,31 @@ def test_routines_said_numbers_and_plates_further_from_the_person(text: str,
     assert kind.value in kinds(text)
 
 
+@pytest.mark.parametrize("text", [
+    "Lola, 7, from Bramley Juniors goes to the library on her own every Tuesday",
+    "Ava in Y6 at Oakfield gets picked up at 3.15 by her nan",
+    "Dylan stays behind every lunchtime for chess club",
+])
+def test_a_named_childs_movements_are_a_routine(text: str) -> None:
+    assert Kind.ROUTINE.value in kinds(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Mrs Hughes waits at the gate every morning to say hello",
+    "Coach Dave leaves at 5pm on Fridays",
+    "The minibus leaves at 8:30 every morning from the car park",
+    "I walk home alone every day",
+])
+def test_staff_vehicles_and_the_writer_have_no_child_routine(text: str) -> None:
+    assert Kind.ROUTINE.value not in kinds(text)
+
+
+def test_a_form_group_right_after_a_full_name_is_child_context() -> None:
+    verdict = build("rules").classify(["Jayden Price 10T is a grass"])[0]
+    assert "full name with a child's details (10T)" in " ".join(verdict.reasons)
+    assert build("rules").classify(["Amy Jones was brilliant in Room 4K today"])[0].labels == ()
+
+
 def test_staff_name_alone_is_not_identifying() -> None:
     assert build("rules").classify(["Thank you Mrs Hughes in year 5"])[0].labels == ()
 
