@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -102,6 +102,26 @@ def _bucket_names(joined: str) -> dict[int, str]:
     return {_bucket_cached(gram): gram for gram in _grams(joined)}
 
 
+def _bucket_names_of(joined: str, wanted: Collection[int]) -> dict[int, str]:
+    """`_bucket_names(joined)` restricted to the ids in `wanted`.
+
+    Explanations quote at most a few n-grams, so only those are built as strings; every
+    other bigram is looked up by its word pair. Later n-grams win a shared bucket, as in the
+    dict `_bucket_names` builds.
+    """
+    out: dict[int, str] = {}
+    words = _words(joined)
+    for word in words:
+        fid = _bucket_cached(word)
+        if fid in wanted:
+            out[fid] = word
+    for pair in pairwise(words):
+        fid = _pair_bucket(pair)
+        if fid in wanted:
+            out[fid] = " ".join(pair)
+    return out
+
+
 #: n-grams repeat across texts, so each is hashed once per process (bounded; lookups are in C)
 _bucket_cached = functools.lru_cache(maxsize=1 << 18)(bucket)
 
@@ -136,14 +156,15 @@ def _hashed_counts(joined: Sequence[str]) -> sparse.csr_matrix:
     `sum_duplicates`, which sorts), with each n-gram's hash looked up in a cache.
     """
     ids: list[int] = []
-    indptr = np.zeros(len(joined) + 1, dtype=np.int32)
-    for i, text in enumerate(joined, 1):
+    indptr = [0]
+    for text in joined:
         words = _words(text)
         ids += map(_bucket_cached, words)
         ids += map(_pair_bucket, pairwise(words))
-        indptr[i] = len(ids)
+        indptr.append(len(ids))
     x = sparse.csr_array((np.ones(len(ids), dtype=np.float32), np.array(ids, dtype=np.int32),
-                          indptr), dtype=np.float32, shape=(len(joined), N_FEATURES))
+                          np.array(indptr, dtype=np.int32)), dtype=np.float32,
+                         shape=(len(joined), N_FEATURES))
     x.sum_duplicates()
     return sparse.csr_matrix(x)
 
@@ -216,15 +237,10 @@ class TextModel:
         of them, which would quote words the text does not contain.
         """
         contrib = data * self.coef[indices, head]
-        order = np.argsort(-contrib)[:k]
-        own = _bucket_names(joined) if joined is not None else {}
-        out = []
-        for i in order:
-            fid = int(self.index[indices[i]])
-            name = own.get(fid) or (None if joined is not None else self.feature_names.get(fid))
-            if contrib[i] > 0 and name:
-                out.append(name)
-        return out
+        # only the features that pushed the head up are quoted, so only they need a name
+        top = [int(self.index[indices[i]]) for i in np.argsort(-contrib)[:k] if contrib[i] > 0]
+        names = self.feature_names if joined is None else _bucket_names_of(joined, set(top))
+        return [name for fid in top if (name := names.get(fid))]
 
 
 def artefact_version(directory: Path = DATA_DIR) -> str:

@@ -359,10 +359,25 @@ def unregistered_names_with_child_context(text: str) -> list[tuple[int, int, str
     The first word must be a known given name, so that "Space Invaders" or "Hampton Court"
     next to "Year 5" is not taken for a pupil.
     """
-    if (not _child_context_possible(text) or not _CHILD_HINT.search(text)
-            or not _CHILD_CONTEXT.search(text)):
+    if not _child_context_possible(text) or not _CHILD_HINT.search(text):
+        return []
+    # the names before the context: few texts have one, and the context search costs more
+    names = _untitled_full_names(text)
+    if not names or not _CHILD_CONTEXT.search(text):
         return []
     out: list[tuple[int, int, str]] = []
+    for start, end in names:
+        window = text[max(0, start - 60):end + 60]
+        ctx = _CHILD_CONTEXT.search(window)
+        if ctx:
+            detail = ctx.group().strip(" ,")
+            out.append((start, end, f"full name with a child's details ({detail})"))
+    return out
+
+
+def _untitled_full_names(text: str) -> list[tuple[int, int]]:
+    """Spans of the full names in `text` that start with a given name and follow no title."""
+    out: list[tuple[int, int]] = []
     for m in _FULL_NAME.finditer(text):
         first, last = m.group(1).lower(), m.group(2).lower()
         start, end = m.start(1), m.end(2)
@@ -372,9 +387,5 @@ def unregistered_names_with_child_context(text: str) -> list[tuple[int, int, str
         before = text[max(0, start - 6):start].lower().rstrip(". ").split(" ")[-1:]
         if before and before[0] in TITLES:
             continue
-        window = text[max(0, start - 60):end + 60]
-        ctx = _CHILD_CONTEXT.search(window)
-        if ctx:
-            detail = ctx.group().strip(" ,")
-            out.append((start, end, f"full name with a child's details ({detail})"))
+        out.append((start, end))
     return out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import operator
 import threading
 from collections.abc import Mapping, Sequence
 
@@ -16,7 +15,7 @@ from classifiers.model import MODEL_LABELS, OFFENSIVE, TextModel, shipped
 from classifiers.rules import (
     LexicalHits,
     RulesClassifier,
-    identifying_hits_batch,
+    identifying_hits_found,
     lexical_hits,
 )
 
@@ -25,21 +24,16 @@ _MODEL_TAXONOMY = tuple(Label(h) for h in MODEL_LABELS if h != OFFENSIVE)
 #: (label, head name) pairs, so the per-text loops do not look up enum values
 _MODEL_HEADS = tuple((label, label.value) for label in _MODEL_TAXONOMY)
 _SCORE_LABELS = tuple(Label)
-#: picks each label's head from a row of rounded scores with 0.0 appended (for identifying)
-_SCORE_PICK = operator.itemgetter(*(MODEL_LABELS.index(label.value) if label.value in MODEL_LABELS
-                                    else len(MODEL_LABELS) for label in _SCORE_LABELS))
+#: each label's head in a row of rounded scores with 0.0 appended (for identifying)
+_SCORE_COLUMNS = [MODEL_LABELS.index(label.value) if label.value in MODEL_LABELS
+                  else len(MODEL_LABELS) for label in _SCORE_LABELS]
 _OFFENSIVE_LABELS = frozenset({Label.ABUSE, Label.HATE, Label.PROFANITY, Label.SEXUAL,
                                Label.THREAT})
 #: a rule hit is near-certain, but not quite: the score stays comparable with the model's
 RULE_SCORE = 0.97
 
 
-def _scores(rounded: Sequence[float]) -> dict[Label, float]:
-    """Every label in taxonomy order: the model's rounded score (0 for identifying)."""
-    return dict(zip(_SCORE_LABELS, _SCORE_PICK([*rounded, 0.0]), strict=True))
-
-
-def _round4(p: npt.NDArray[np.float64]) -> list[list[float]]:
+def _round4_array(p: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """`round(x, 4)` of every probability, for the whole batch at once (Python's is slow).
 
     numpy rounds the product x * 1e4, Python the exact decimal value of x; for x in [0, 1]
@@ -48,11 +42,38 @@ def _round4(p: npt.NDArray[np.float64]) -> list[list[float]]:
     The few near-tie scores are rounded by Python itself.
     """
     scaled = p * 1e4
-    rows: list[list[float]] = (np.rint(scaled) / 1e4).tolist()
+    rounded: npt.NDArray[np.float64] = np.rint(scaled) / 1e4
     near_tie = np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6
     for i, j in zip(*np.nonzero(near_tie | ~((p >= 0.0) & (p <= 1.0))), strict=True):
-        rows[i][j] = round(float(p[i, j]), 4)
-    return rows
+        rounded[i, j] = round(float(p[i, j]), 4)
+    return rounded
+
+
+def _score_table(p: npt.NDArray[np.float64]) -> list[float]:
+    """Every text's rounded scores, flat: one per label in taxonomy order (0 for identifying).
+
+    One flat list rather than a list per text: every object alive until the batch is done
+    brings the garbage collector's next pass over the whole heap closer.
+    """
+    padded = np.concatenate([_round4_array(p), np.zeros((len(p), 1))], axis=1)
+    flat: list[float] = padded[:, _SCORE_COLUMNS].ravel().tolist()
+    return flat
+
+
+def _scores_at(table: Sequence[float], i: int) -> dict[Label, float]:
+    """Every label in taxonomy order with text `i`'s score from a `_score_table`."""
+    width = len(_SCORE_LABELS)
+    return dict(zip(_SCORE_LABELS, table[i * width:(i + 1) * width], strict=True))
+
+
+#: what the identifying rules found in a text they found nothing in (read, never changed)
+_NO_HITS = LexicalHits()
+
+
+def _plain_hits(joined: str) -> LexicalHits:
+    """What `lexical_hits` returns for a one-window text whose model input is `joined`,
+    when it found no label and no idiom there."""
+    return LexicalHits(joined=[joined])
 
 
 def _names_a_group(lex: LexicalHits) -> bool:
@@ -114,20 +135,33 @@ class PolicyClassifier:
         texts = [t if isinstance(t, str) else str(t) for t in texts]
         if not texts:
             return []
-        lex = [lexical_hits(t) for t in texts]
-        idents = identifying_hits_batch(texts, self.rules.register)
-        x = self.model.features([" ".join(h.joined) for h in lex])
+        # Only texts the rules found something in keep their hits until the verdicts are built
+        # (few objects alive per batch means few garbage-collector passes over the heap); the
+        # rest keep the model's input, from which `_plain_hits` rebuilds theirs.
+        joined: list[str] = []
+        lex: dict[int, LexicalHits] = {}
+        for i, text in enumerate(texts):
+            hits = lexical_hits(text)
+            joined.append(" ".join(hits.joined))
+            if hits.labels or hits.idiom or len(hits.joined) != 1:
+                lex[i] = hits
+        idents = identifying_hits_found(texts, self.rules.register)
+        x = self.model.features(joined)
         p = self.model.predict_features(x)
-        # plain floats once per batch: indexing numpy rows text by text costs more than the rules
-        probs: list[list[float]] = p.tolist()
         cuts = self.thresholds()
         hot = self._model_may_label(p, cuts)
-        rounded = _round4(p)
+        table = _score_table(p)
         version = self.version
-        return [self._combine(hits, ident, row, _scores(rounded[i]), (x, i), cuts, version)
-                if hits.labels or ident.labels or ident.spans or hot[i]
-                else Verdict(labels=(), scores=_scores(rounded[i]), model_version=version)
-                for i, (hits, ident, row) in enumerate(zip(lex, idents, probs, strict=True))]
+        verdicts: list[Verdict] = []
+        for i in range(len(texts)):
+            scores = _scores_at(table, i)
+            if (i in lex and lex[i].labels) or i in idents or hot[i]:
+                hits = lex[i] if i in lex else _plain_hits(joined[i])
+                verdicts.append(self._combine(hits, idents.get(i, _NO_HITS), p[i].tolist(),
+                                              scores, (x, i), cuts, version))
+            else:
+                verdicts.append(Verdict(labels=(), scores=scores, model_version=version))
+        return verdicts
 
     def _model_may_label(self, p: npt.NDArray[np.float64], cuts: Mapping[str, float]
                          ) -> list[bool]:

@@ -6,7 +6,7 @@ import bisect
 import functools
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import ahocorasick
@@ -194,6 +194,9 @@ for _group, _words in _ALL_WORDS:
 #: a reply: the text opens with one or more @-mentions ("RT @x:" is a quote, not a reply)
 _REPLY = re.compile(r"\s*@\w")
 _NEEDS_CANONICAL = re.compile(r"[^\W\d_][*#%]|([^\W\d_])\1\1")
+#: every word whose presence some rule tests (`_lexical_window` keeps just these of a text's)
+_WATCHED: frozenset[str] = (_KNOWN | lexicon.FRAMED_INSULTS | _ANY_TRIGGER
+                            | frozenset({"self", "kys"}))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -286,7 +289,8 @@ def _lexical_window(text: str, hits: LexicalHits) -> None:
         joined = _SAFE.sub(lambda m: "_" * len(m.group()), joined)
         toks = joined.split(" ")
     hits.joined.append(joined)
-    wordset = frozenset(toks)
+    # only the words some rule looks for: cheaper to build than the set of every word
+    wordset = _WATCHED.intersection(toks)
     known = wordset & _KNOWN
     if known:
         _word_hits(toks, written, hits, joined, _REPLY.match(low) is not None)
@@ -455,7 +459,14 @@ def _matching(gate: re.Pattern[str], joined: str, starts: Sequence[int]) -> set[
 
 def identifying_hits_batch(texts: Sequence[str], register: NameRegister | None
                            ) -> list[LexicalHits]:
-    """`identifying_hits` for each text, with most texts skipping most detectors.
+    """`identifying_hits` for each text, with most texts skipping most detectors."""
+    found = identifying_hits_found(texts, register)
+    return [found[i] if i in found else LexicalHits() for i in range(len(texts))]
+
+
+def identifying_hits_found(texts: Sequence[str], register: NameRegister | None
+                           ) -> dict[int, LexicalHits]:
+    """`identifying_hits` of the texts (by index) in which it finds something.
 
     A few passes over the whole batch (joined by NUL) find which texts each family could
     fire on: a digit, an e-mail "@", a hint word, or something name-like from the register.
@@ -463,7 +474,7 @@ def identifying_hits_batch(texts: Sequence[str], register: NameRegister | None
     more than the answer.
     """
     if any("\x00" in t for t in texts):
-        return [_identifying(t, register) for t in texts]
+        return _found(enumerate(_identifying(t, register) for t in texts))
     starts = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
     joined = "\x00".join(texts)
     digits = _matching(_ANY_DIGIT, joined, starts)
@@ -476,9 +487,14 @@ def identifying_hits_batch(texts: Sequence[str], register: NameRegister | None
         if which & _CHILD:
             child.add(i)
     named = register.possible(texts) if register is not None and len(register) else set()
-    return [_identifying(t, register, details=i in details, names=i in named, child=i in child)
-            if i in details or i in named or i in child else LexicalHits()
-            for i, t in enumerate(texts)]
+    return _found((i, _identifying(texts[i], register, details=i in details, names=i in named,
+                                   child=i in child))
+                  for i in sorted(details | named | child))
+
+
+def _found(hits: Iterable[tuple[int, LexicalHits]]) -> dict[int, LexicalHits]:
+    """The hits that hold a label or a span, by text index."""
+    return {i: h for i, h in hits if h.labels or h.spans}
 
 
 class RulesClassifier:

@@ -190,8 +190,8 @@ def test_batched_rounding_equals_python_round() -> None:
     ties = (k + 0.5) / 1e4
     values = np.concatenate([rng.random(200_000), rng.random(20_000) ** 8, ties, k / 1e4,
                              np.nextafter(ties, 2.0), np.nextafter(ties, -1.0)])
-    rounded = policy._round4(values.reshape(-1, 1))
-    assert [r[0] for r in rounded] == [round(v, 4) for v in values.tolist()]
+    rounded = policy._round4_array(values.reshape(-1, 1))[:, 0].tolist()
+    assert rounded == [round(v, 4) for v in values.tolist()]
 
 
 def test_identifying_batch_equals_text_by_text() -> None:
@@ -210,3 +210,42 @@ def test_features_accept_an_empty_last_text() -> None:
     x = model.features(["you are a useless idiot", ""])
     assert x.shape[0] == 2
     assert x.indptr[1] == x.indptr[2]
+
+
+def test_routine_possible_whenever_the_routine_pattern_matches() -> None:
+    pieces = ["walks", "Goes", "gets", "CATCHES", "takes", "plays", "waits", "stays", "ſtays",
+              "cycles", "leaves", "home", "alone", "on her own", "by himself", "every", "each",
+              "day", "morning", "at the", "AT THE", "bus stop", "park", "at 7:45", "the 3:40",
+              "the 12 bus", "after school", "is", "be", "he", "She", " ", " ", ".", "x",
+              "sits", "hangs out", "plays out", "every Tuesday", "at 3.15", "Lola"]
+    texts = _samples(20_000, 4, pieces)
+    matching = [t for t in texts
+                if identifying._ROUTINE.search(t) or identifying._ROUTINE_NAMED.search(t)]
+    assert matching  # the samples do reach the pattern
+    assert all(identifying._routine_possible(fold_case(t)) for t in matching)
+
+
+def test_bucket_names_of_is_bucket_names_restricted() -> None:
+    for joined in ["", "you are a useless idiot you are", "don't 'quote' me_now 12 ab-cd",
+                   " ".join(SAMPLES[:200])]:
+        every = text_model._bucket_names(joined)
+        wanted = set(list(every)[::3]) | {-1}
+        assert text_model._bucket_names_of(joined, wanted) == {
+            fid: gram for fid, gram in every.items() if fid in wanted}
+
+
+def test_identifying_hits_found_keeps_only_texts_with_hits() -> None:
+    register = names.NameRegister([ProtectedName("Oliver", "Whitfield")])
+    texts = [*SAMPLES[:2000], "Oliver Whitfield", "call 07700 900123", "x\x00y"]
+    for batch in (texts, texts[:-1]):
+        found = rules.identifying_hits_found(batch, register)
+        every = [rules.identifying_hits(t, register) for t in batch]
+        assert found == {i: h for i, h in enumerate(every) if h.labels or h.spans}
+
+
+def test_policy_verdicts_equal_text_by_text() -> None:
+    clf = PolicyClassifier([ProtectedName("Oliver", "Whitfield")])
+    texts = ["you are a useless idiot", "killed it today!", "Oliver Whitfield is in year 5",
+             "lovely sports day", "", "all muslims are terrorists", "x" * 9000 + " you idiot",
+             "call 07700 900123", *SAMPLES[:300]]
+    assert clf.classify(texts) == [clf.classify([t])[0] for t in texts]
