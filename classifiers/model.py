@@ -86,10 +86,6 @@ def _vectorizer() -> HashingVectorizer:
 _WORDS = re.compile(_TOKEN_PATTERN)
 
 
-def _grams(text: str) -> list[str]:
-    """Word 1- and 2-grams, exactly as `_vectorizer()`'s analyzer makes them."""
-    words: list[str] = _WORDS.findall(text)
-    return words + list(map(" ".join, pairwise(words)))
 
 
 def bucket(gram: str) -> int:
@@ -158,11 +154,11 @@ def _hashed_counts(joined: Sequence[str]) -> sparse.csr_matrix:
     filled a cache of 2^18 bigrams, lookups cost twice as much as hashing afresh (31 against
     14 µs a tweet), and the cache held tens of megabytes.
     """
-    return _HASHER.transform([_grams_of(text) for text in joined])
+    return _HASHER.transform([_grams(text) for text in joined])
 
 
-def _grams_of(text: str) -> list[str]:
-    """Word 1- and 2-grams of a model text, as `_grams` makes them."""
+def _grams(text: str) -> list[str]:
+    """Word 1- and 2-grams, exactly as `_vectorizer()`'s analyzer makes them."""
     words = _words(text)
     return words + list(map(" ".join, pairwise(words)))
 

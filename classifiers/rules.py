@@ -73,6 +73,12 @@ _GROUPS = (r"(?:muslims?|immigrants?|migrants?|refugees?|asylum seekers?|illegal
            r"asians?|gays?|lesbians?|trans|foreigners?|poles|romanians?|gypsies|travellers|"
            r"women|females|arabs?|mexicans?|africans?|indians?|pakistanis?|somalis?|bangladeshis|"
            r"romanies|roma|chinese|albanians|turks|nigerians|eastern europeans)")
+#: group words that open a hate phrase ("migrant invasion", "gypsy scum"), and the dirt words that
+#: open one ("dirty immigrant"): each is also a trigger, so that the phrase is always tried
+_GROUP_NOUNS = ("migrant", "immigrant", "refugee", "muslim", "islamic", "foreign", "asylum",
+                "gypsy", "gipsy", "traveller", "jewish", "polish", "romanian", "paki", "gay",
+                "trans", "tranny")
+_DIRT_WORDS = ("dirty", "filthy", "stinking", "smelly", "scummy")
 _HATE_PATTERNS = re.compile(
     r"\bgo back (?:to|where) (?:your|ur|you|they|their) (?:own )?(?:country|came from|come from)"
     r"\b|\b(?:all|these|those|bloody|fucking|dirty|filthy) " + _GROUPS + r" (?:are|should|need|"
@@ -100,11 +106,10 @@ _HATE_PATTERNS = re.compile(
     r"rapists|terrorists|invaders|parasites|scum|vermin|animals|savages|a plague|a disease|filth|"
     r"leeches|scroungers|freeloaders|subhuman|inferior|cockroaches|rats|trash|whores|sluts|"
     r"destroying)\b"
-    r"|\b(?:migrant|immigrant|refugee|muslim|islamic|foreign|asylum|gypsy|gipsy|traveller|jewish|"
-    r"polish|romanian|paki|gay|trans|tranny) (?:invasion|invaders|scum|"
+    r"|\b(?:" + "|".join(_GROUP_NOUNS) + r") (?:invasion|invaders|scum|"
     r"filth|vermin|parasites|rats|animals|savages|rapists|hordes)\b"
     # a group word as the insult's core: "dirty immigrant", "stinking gypsies", "curry muncher"
-    r"|\b(?:dirty|filthy|stinking|smelly|scummy) (?:immigrant|migrant|foreigner|muslim|jew|"
+    r"|\b(?:" + "|".join(_DIRT_WORDS) + r") (?:immigrant|migrant|foreigner|muslim|jew|"
     r"gypsy|gipsie|gipsy|gypsie|paki|arab|refugee|pole|romanian|traveller|asylum seeker)s?\b"
     r"|\bcurry (?:stinking|muncher|munchers|eater|eaters)\b"
     # sexism: generalisations about women as a group
@@ -168,9 +173,7 @@ _HATE_TRIGGERS = frozenset([
     "bangladeshis", "romanies", "roma", "chinese", "albanians", "turks", "nigerians", "zionists",
     "british", "english", "boat", "boats", "europeans", "pakis", "monkey", "monkeys", "chucker",
     "chuckers", "picker", "pickers", "tar", "slant", "slanteye", "slanteyes", "slanty",
-    # the group words of the patterns' second half, which the list above had missed
-    "gypsy", "gipsy", "traveller", "polish", "paki", "tranny", "jewish", "curry", "dirty",
-    "filthy", "stinking", "smelly", "scummy",
+    "curry", *_GROUP_NOUNS, *_DIRT_WORDS,
 ])
 #: every word that lets an idiom, phrase or hate pattern be tried
 _ANY_TRIGGER = (_IDIOM_HINT | _THREAT.triggers | _SAFEGUARDING.triggers | _SPAM.triggers
