@@ -149,10 +149,12 @@ _ROUTINE = re.compile(
     r"week)|\beach (?:day|morning|evening))\b[^.!?\n]{0,30}",
     re.IGNORECASE,
 )
+#: who a routine belongs to, right before it: a child word, a pronoun or a capitalised name
+#: (a titled adult's is not a child's routine: `_routine_subject` checks `names.TITLES`)
 _ROUTINE_SUBJECT = re.compile(
     r"(?:\b(?:he|she|they|son|daughter|kid|kids|child|children|boy|girl|lad|lass|sister|"
-    r"brother)|(?<![.!?]\s)(?<!Mr )(?<!Mrs )(?<!Ms )(?<!Miss )(?<!Dr )(?<!Sir )(?<!Coach )"
-    r"\b(?!(?:The|We|I|You|They|It|This|That|Everyone|Club|School|Bus)\b)[A-Z][a-z]+"
+    r"brother)|(?<![.!?]\s)"
+    r"\b(?!(?:The|We|I|You|They|It|This|That|Everyone|Club|School|Bus)\b)(?P<name>[A-Z][a-z]+)"
     r"(?:'s)?)(?:'ll| will| is|'s)?(?: \([^)]{1,12}\))?\s+$"
 )
 #: a named child's movements ("Lola, 7, goes to the library on her own every Tuesday", "Ava in
@@ -479,7 +481,7 @@ def detect(text: str) -> list[Found]:
     if _routine_hint(low, digits=ndigits > 0 or not work.isascii()) and _routine_possible(low):
         for m in _ROUTINE.finditer(work):
             before = work[max(0, m.start() - 30):m.start()]
-            if _ROUTINE_SUBJECT.search(before) or m.group().lower().startswith(
+            if _routine_subject(before) or m.group().lower().startswith(
                     ("home alone", "walks home")):
                 found.append(Found(m.start(), m.end(), Kind.ROUTINE,
                                    "a child's routine or whereabouts"))
@@ -491,6 +493,19 @@ def detect(text: str) -> list[Found]:
                                    "a child's routine or whereabouts"))
     found.sort(key=lambda f: (f.start, f.end))
     return found
+
+
+def _routine_subject(before: str) -> bool:
+    """Whether the words right before a routine name whose it is: a child word, a pronoun, or
+    a capitalised name with no title before it ("Mrs Hughes", "Dr. Shah" and "Father Tom" are
+    staff)."""
+    m = _ROUTINE_SUBJECT.search(before)
+    if m is None:
+        return False
+    if m.group("name") is None:
+        return True
+    previous = before[:m.start("name")].split()[-1:]
+    return not previous or previous[0].rstrip(".").lower() not in names.TITLES
 
 
 def _named_before(before: str) -> bool:

@@ -53,6 +53,11 @@ INSULTS: frozenset[str] = frozenset([
     "windbag", "gasbag", "crackhead", "crackheads", "junkie", "junkies", "druggie", "druggies",
     "hag", "hags", "jobsworth", "jobsworths", "braindead", "dosser", "dossers", "gammon",
     "dimwits", "nitwits", "imbeciles", "cretins", "wazzocks", "pillocks", "plonkers",
+    # plurals of the name-calling above (the animal, food and object words stay singular only:
+    # "cows", "dummies" and "weasels" are mostly not insults)
+    "dipshits", "weirdos", "fatsos", "fatties", "pervs", "dipsticks", "bints",
+    "simpletons", "airheads", "meatheads", "dullards", "nincompoops", "wastemen", "gasbags",
+    "windbags", "dumbasses",
 ])
 
 #: insults that also describe things ("the car park is a disgrace", "a stupid decision"): they
@@ -81,6 +86,7 @@ STRONG_INSULTS: frozenset[str] = frozenset([
     "douchebags", "jackass", "jackasses", "gobshite", "slapper", "slappers", "nobhead",
     "shithead", "shitheads", "fuckwit", "fuckwits", "fuckface", "dumbfuck", "feminazi",
     "feminazis", "magat", "magats",
+    "knobheads", "nobheads", "gobshites", "fuckfaces", "dumbfucks", "dipshits", "dumbasses",
 ])
 
 #: insults that are also ordinary words elsewhere ("Wagons ho!", Samoan "ho"): they need a person
@@ -107,11 +113,27 @@ SLURS: frozenset[str] = frozenset([
     "spastic", "spastics", "mong", "mongs", "mongoloid", "cripple", "cripples", "mongy",
     "window-licker", "beaner", "beaners", "zipperhead", "camel", "jockey", "spacker",
     "spackers", "spacca", "spakka", "flid", "flids",
+    "sandniggers", "mongoloids", "shemales", "spazzes", "zipperheads", "sambos",
 ])
 
 #: words in SLURS that are also ordinary words; they only count in a slur-like phrase
 AMBIGUOUS_SLURS: frozenset[str] = frozenset({"queer", "tinker", "jungle", "bunny", "camel",
                                              "jockey", "homo", "cripple", "cripples", "negro"})
+
+#: name-calling that names only a person, so "the idiot's car" is the word itself; the rest of
+#: the insults have everyday possessives ("cow's milk", "fool's errand", "Traitor's Gate",
+#: "donkey's years", "loser's bracket") and names ("Dick's", "Willy's") and stay as written
+POSSESSIVE_INSULTS: frozenset[str] = frozenset([
+    "idiot", "moron", "imbecile", "cretin", "prat", "muppet", "numpty", "pillock", "plonker",
+    "scumbag", "dumbass", "dimwit", "halfwit", "nitwit", "twit", "git", "weirdo", "nonce",
+    "pervert", "perv", "paedo", "pedo", "jerk", "nutjob", "nutcase", "buffoon", "thug",
+    "wazzock", "minger", "bint", "numbskull", "nincompoop", "simpleton", "airhead",
+    "bonehead", "meathead", "knucklehead", "dullard", "bozo", "twerp", "saddo", "nutter",
+    "scrounger", "lowlife", "slimeball", "sleazebag", "deadbeat", "crackhead", "druggie",
+    "fucker", "wanker", "twat", "cunt", "prick", "tosser", "bastard", "dickhead", "bellend",
+    "knobhead", "arsehole", "asshole", "motherfucker", "shithead", "fuckwit", "douchebag",
+    "jackass", "libtard", "slapper", "nobhead",
+])
 
 #: lewd or sexually explicit words
 SEXUAL_WORDS: frozenset[str] = frozenset([

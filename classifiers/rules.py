@@ -25,7 +25,7 @@ from classifiers.normalise import (
     without_mentions,
 )
 
-RULES_VERSION = "rules-4"
+RULES_VERSION = "rules-5"
 
 #: texts longer than this are scanned in windows so that no pattern can go quadratic
 _WINDOW = 4000
@@ -186,6 +186,10 @@ _ALL_WORDS: tuple[tuple[str, frozenset[str]], ...] = (
     ("sexual", lexicon.SEXUAL_WORDS),
 )
 _KNOWN: frozenset[str] = frozenset().union(*(words for _, words in _ALL_WORDS))
+#: words whose possessive is read as the word itself (see `lexicon.POSSESSIVE_INSULTS`)
+_POSSESSIVE_BASES: frozenset[str] = (lexicon.POSSESSIVE_INSULTS | lexicon.MISOGYNIST_SLURS
+                                     | lexicon.STRONG_INSULTS
+                                     | (lexicon.SLURS - lexicon.AMBIGUOUS_SLURS))
 #: collapsed spelling ("fuck" for "fuuuuck") -> the lexicon word
 _COLLAPSED: dict[str, str] = {}
 for _word in sorted(_KNOWN):
@@ -196,7 +200,7 @@ for _group, _words in _ALL_WORDS:
         _BY_LENGTH.setdefault(len(_word), []).append(_word)
 #: a reply: the text opens with one or more @-mentions ("RT @x:" is a quote, not a reply)
 _REPLY = re.compile(r"\s*@\w")
-_NEEDS_CANONICAL = re.compile(r"[^\W\d_][*#%]|([^\W\d_])\1\1")
+_NEEDS_CANONICAL = re.compile(r"[^\W\d_][*#%]|([^\W\d_])\1\1|[^\W\d_]'s\b")
 #: every word whose presence some rule tests (`_lexical_window` keeps just these of a text's)
 _WATCHED: frozenset[str] = (_KNOWN | lexicon.FRAMED_INSULTS | _ANY_TRIGGER
                             | frozenset({"self", "kys"}))
@@ -217,9 +221,14 @@ def _unmask(token: str) -> str | None:
 
 
 def canonical(token: str) -> str:
-    """A token mapped back to its lexicon word when it is a stretched or masked spelling."""
+    """A token mapped back to its lexicon word when it is a stretched or masked spelling, or
+    the possessive of a slur or of name-calling ("that slut's", "the idiot's")."""
     if token in _KNOWN:
         return token
+    if token.endswith("'s"):
+        base = canonical(token[:-2])
+        if base in _POSSESSIVE_BASES:
+            return base
     if any(c in MASK_CHARS for c in token):
         return _unmask(token) or token
     if has_long_run(token):
@@ -527,7 +536,9 @@ class RulesClassifier:
 
     def _verdict(self, text: str, ident: LexicalHits) -> Verdict:
         lex = lexical_hits(text)
-        labels = lex.labels | ident.labels
+        labels = sorted(lex.labels | ident.labels)
+        # built from the sorted list, so the stored scores' key order never depends on the
+        # interpreter's string-hash seed
         scores = {label: 1.0 for label in labels}
-        return make_verdict(sorted(labels), scores, spans=ident.spans,
+        return make_verdict(labels, scores, spans=ident.spans,
                             reasons=(*lex.reasons, *ident.reasons), model_version=self._version)

@@ -158,6 +158,9 @@ def test_a_named_childs_movements_are_a_routine(text: str) -> None:
 @pytest.mark.parametrize("text", [
     "Mrs Hughes waits at the gate every morning to say hello",
     "Coach Dave leaves at 5pm on Fridays",
+    "Father Tom waits at the gate every morning",
+    "Dr. Shah is at the park every evening with the running club",
+    "Prof Okafor waits at the gates each morning",
     "The minibus leaves at 8:30 every morning from the car park",
     "I walk home alone every day",
 ])

@@ -192,6 +192,25 @@ def test_the_group_and_dirt_words_alone_are_not_hate(text: str) -> None:
     assert labels(text) == set()
 
 
+@pytest.mark.parametrize(("text", "label"), [
+    ("a whore's book being published", "hate"), ("that sl*t's new boyfriend", "hate"),
+    ("that paki's shop on the corner", "hate"), ("you muppet's mate", "abuse"),
+    ("the moron's hands are everywhere", "abuse"), ("these dumba$$es vote for anyone", "abuse"),
+    ("Jayden's a total knobhead and his knobheads mates too", "abuse"),
+])
+def test_possessive_and_plural_slurs_and_name_calling(text: str, label: str) -> None:
+    assert label in labels(text)
+
+
+@pytest.mark.parametrize("text", [
+    "cow's milk for you at snack time", "Dick's Sporting Goods sponsored the kit",
+    "Willy's Wonka bars for your tombola", "it's been donkey's years since you visited",
+    "you saw Traitor's Gate on the trip", "you played well in the loser's bracket final",
+])
+def test_everyday_possessives_of_rude_words_are_not_flagged(text: str) -> None:
+    assert labels(text) == set()
+
+
 def test_handles_are_who_is_addressed_not_what_is_said() -> None:
     from classifiers.model import model_text
     from classifiers.normalise import without_mentions
@@ -234,3 +253,9 @@ def test_odd_and_huge_text_never_raises(name: str, text: str) -> None:
 
 def test_huge_abusive_text_is_still_flagged() -> None:
     assert Label.ABUSE in RULES.classify(["hello " * 200_000 + " you idiot"])[0].labels
+
+
+def test_rule_scores_come_in_a_fixed_order() -> None:
+    verdict = RULES.classify(["you paki slut, I know where you live, send nudes"])[0]
+    assert len(verdict.scores) >= 4
+    assert list(verdict.scores) == sorted(verdict.scores)
