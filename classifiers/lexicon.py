@@ -142,7 +142,7 @@ SEXUAL_WORDS: frozenset[str] = frozenset([
     "nipples", "pussy", "pussies", "cum", "cumming", "jizz", "dildo", "dildos", "vibrator",
     "milf", "milfs", "onlyfans", "orgasm", "masturbate", "masturbating", "wanked", "shagging",
     "shagged", "fingering", "erection", "boner", "slut", "sluts", "whore", "whores", "hooker",
-    "hookers", "escort", "escorts", "camgirl",
+    "hookers", "camgirl",
 ])
 
 #: ordinary uses of rude words: places, people, puddings, animals (never flagged)
@@ -155,6 +155,12 @@ SAFE_PHRASES: tuple[str, ...] = (
     "garden hoe", "ass and", "wild ass", "balls", "bloody", "the ashes",
     "essex", "sussex", "middlesex", "wessex", "sex education", "same sex", "sex ed",
     "homo sapiens", "black country", "negro spiritual", "queer studies",
+    # the pub dish, and British "slag off" (to run someone down: abuse at most, not a slur)
+    "faggots and mash", "faggots mash", "faggots and peas", "faggots peas", "faggots in gravy",
+    "faggots and gravy", "faggots and chips", "faggots chips", "brains faggots",
+    "slag off", "slags off", "slagging off", "slagged off",
+    *(f"{verb} {whom} off" for verb in ("slag", "slags", "slagging", "slagged")
+      for whom in ("you", "u", "him", "her", "them", "me", "us", "it", "everyone", "people")),
 )
 
 #: phrases that threaten violence or harm, written over normalised text
@@ -322,6 +328,29 @@ SAFEGUARDING_PATTERNS: tuple[tuple[frozenset[str], str], ...] = (
      r"little boys?)\b"),
     (_w('end ending life'),
      r"\b(?:end|ending|take|taking) my (?:own )?life\b"),
+    (_w('end over'),
+     r"\b(?:want|wanna|wish) (?:it|this|everything) (?:all )?to (?:end|be over)\b"),
+    (_w('cut cutting burned burnt'),
+     r"^(?:i |ive |i've |i have |just |i just )?(?:cut|cutting|burned|burnt) (?:myself )?again\b"
+     r"|\bi (?:cut|burned|burnt|hurt) myself again\b"),
+    # strangers and lures: "a man she didn't know ... offered her sweets through the fence"
+    (_w('know'),
+     r"\b(?:man|men|woman|guy|bloke|stranger|lady) (?:she|he|they) (?:didn'?t|did not) know\b"),
+    (_w('offered offering'),
+     r"\b(?:offered|offering) (?:her|him|them|my (?:son|daughter|kids?|child|boy|girl)) "
+     r"(?:sweets|a lift|lifts|money|cash|cigarettes|fags|vapes?|a vape|alcohol|drink)\b"),
+    (_w('check look read see'),
+     r"\b(?:do|does) (?:your|ur) (?:parents|mum|mom|dad|mam) (?:check|look at|read|see) "
+     r"(?:your|ur)\b"),
+    (_w('show'),
+     r"\b(?:got|have|i've got) something to show (?:her|him)\b"),
+    # neglect seen from outside: "turns up with no coat and no breakfast", "always starving"
+    (_w('breakfast coat lunch shoes'),
+     r"\bturns? up (?:to school |at school )?(?:with )?no (?:coat|breakfast|lunch|shoes)\b"
+     r"|\bno (?:coat|breakfast) (?:and|or) no (?:coat|breakfast|lunch)\b"),
+    (_w('hungry starving'),
+     r"\b(?:she'?s|he'?s|they'?re|she is|he is|they are) (?:always|constantly|permanently) "
+     r"(?:hungry|starving)\b"),
     (_w('overdose pills tablets'),
      r"\b(?:took|taken|take|swallowed) (?:a load of|loads of|too many|all (?:my|the|her|his)|"
      r"a bunch of|a handful of|some) (?:tablets|pills|paracetamol)\b"),
@@ -411,6 +440,16 @@ SEXUAL_PATTERNS: tuple[tuple[frozenset[str], str], ...] = (
     (_w('mind'),
      r"\bwouldn'?t mind (?:seeing|getting|having) (?:her|him|them|one of (?:them|those))\b"
      r"(?: \S+){0,3} (?:in|out of|naked|bikini|underwear|lingerie|shorts|bed)\b"),
+    (_w('cam cams camshow camshows sexcam sexcams'),
+     r"\b(?:adult|sex|nude|naked|xxx) ?cams?\b|\b(?:live )?cam ?(?:shows?|sex|girls?)\b"),
+    (_w('enlarge enlargement'),
+     r"\benlarge(?:ment)?\b(?: \S+){0,8} (?:ladies|inches|discreet|penis|size)\b|"
+     r"\b(?:ladies|inches|discreet|penis|size)\b(?: \S+){0,8} enlarge(?:ment)?\b"),
+    (_w('illegal'),
+     r"\b(?:bum|butt|arse|ass|booty|bottom|legs|body|boobs|chest) (?:\S+ ){0,6}should be "
+     r"illegal\b"),
+    (_w('knees'),
+     r"\b(?:time|hours) on (?:her|his) knees\b"),
     (_w('bikini leggings lingerie shorts undies underwear'),
      r"\b(?:out of|in) (?:those|that|her|his|their) (?:tight |little )?(?:shorts|bikini|leggings|"
      r"lingerie|undies|underwear)\b"),
@@ -419,6 +458,10 @@ SEXUAL_PATTERNS: tuple[tuple[frozenset[str], str], ...] = (
 #: emoji with a sexual meaning when paired ("🍆💦") or with a wink or leer: aubergine, peach and
 #: tongue; droplets and the hot face only count beside one of them (they also mean heat or sweat)
 SEXUAL_EMOJI: frozenset[str] = frozenset("\U0001F346\U0001F351\U0001F445")
+#: body words that make a single sexual emoji sexual ("Mr B's bum in those shorts 🍑")
+BODY_WORDS: frozenset[str] = frozenset([
+    "bum", "butt", "arse", "ass", "booty", "bottom", "cheeks", "boobs", "legs", "body",
+])
 SUGGESTIVE_EMOJI: frozenset[str] = frozenset("\U0001F4A6\U0001F975")
 LEER_EMOJI: frozenset[str] = frozenset("\U0001F60F\U0001F609\U0001F608")
 

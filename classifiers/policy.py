@@ -15,6 +15,7 @@ from classifiers.model import MODEL_LABELS, OFFENSIVE, TextModel, shipped
 from classifiers.rules import (
     LexicalHits,
     RulesClassifier,
+    about_a_child,
     identifying_hits_found,
     lexical_hits,
 )
@@ -208,6 +209,11 @@ class PolicyClassifier:
                                            joined=" ".join(lex.joined))
             shown = ", ".join(repr(f) for f in feats) or "no single strong word"
             reasons.append(f"model: {label.value} {p[label.value]:.2f} (features: {shown})")
+        if Label.SEXUAL in labels and Label.SAFEGUARDING not in labels:
+            child = about_a_child(" ".join(lex.joined))
+            if child:  # anything sexual about a child is also safeguarding (the taxonomy)
+                labels.add(Label.SAFEGUARDING)
+                reasons.append(f"safeguarding: sexual and about a child ({child!r})")
         if Label.ABUSE in labels:
             labels.discard(Label.PROFANITY)  # swearing aimed at someone is abuse
         for label in ruled:

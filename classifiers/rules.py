@@ -203,7 +203,7 @@ _REPLY = re.compile(r"\s*@\w")
 _NEEDS_CANONICAL = re.compile(r"[^\W\d_][*#%]|([^\W\d_])\1\1|[^\W\d_]'s\b")
 #: every word whose presence some rule tests (`_lexical_window` keeps just these of a text's)
 _WATCHED: frozenset[str] = (_KNOWN | lexicon.FRAMED_INSULTS | _ANY_TRIGGER
-                            | frozenset({"self", "kys"}))
+                            | lexicon.BODY_WORDS | frozenset({"self", "kys"}))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -321,11 +321,51 @@ def _lexical_window(text: str, hits: LexicalHits) -> None:
     if triggered:
         _phrase_hits(joined, wordset, hits)
     if not text.isascii() and not lexicon.SEXUAL_EMOJI.isdisjoint(text):
-        _emoji_hits(text, hits)  # (which needs one of the sexual emoji)
+        _emoji_hits(text, hits, wordset)  # (which needs one of the sexual emoji)
+    if Label.SEXUAL in hits.labels and Label.SAFEGUARDING not in hits.labels:
+        child = about_a_child(joined)
+        if child:
+            hits.add(Label.SAFEGUARDING, f"safeguarding: sexual and about a child ({child!r})")
     if triggered and not _HATE_TRIGGERS.isdisjoint(wordset):
         m = _HATE_PATTERNS.search(joined)
         if m:
             hits.add(Label.HATE, f"hate: {m.group()!r}")
+
+
+#: words that make a sexual comment one about a child: the taxonomy makes anything sexual
+#: about a child `safeguarding` too ("year 11 girls in the sports day pics 🥵", "well developed
+#: for 16", "one of the sixth formers"). "Kid", "child" and "teen" are left out: in sexual
+#: comments they are mostly insults ("that kid's a pussy"), news or porn spam, not a pupil
+_CHILD_WORDS = re.compile(
+    r"\b(?:pupils?|schoolgirls?|schoolboys?|schoolkids?|underage|sixth ?formers?|"
+    r"(?:little|lil) (?:girls?|boys?|blonde|brunette)|(?:(?:year|yr) ?|y)(?:[1-9]|1[0-3])s?"
+    r"(?! (?:teachers?|staff|tutors?|parents?|mums?|dads?|team leaders?)\b)|"
+    r"aged? (?:[4-9]|1[0-7])|(?:[4-9]|1[0-7]) ?(?:yo|y o|yrs? old|years? old|year olds?)|"
+    r"(?:developed|mature|grown up|looks|fit|hot|sexy) for (?:a |an |her |"
+    r"his )?(?:[4-9]|1[0-7])(?! (?:mins?|minutes|hours|days|weeks|months|years)\b))\b"
+)
+_SCHOOL_CROWD = re.compile(
+    r"\b(?:girls|boys|lass|lasses|lads)\b(?: \S+){0,8} (?:school|class|choir|prom|squad|team|"
+    r"sports day|assembly|uniform|playground|form)\b|\b(?:school|class|choir|prom|squad|team|"
+    r"sports day|assembly|uniform|playground)\b(?: \S+){0,8} (?:girls|boys|lass|lasses|lads)\b"
+)
+
+
+#: sexual words that are mostly a taunt for cowardice ("you pussy"), not sex
+_TAUNTS = frozenset({"pussy", "pussies"})
+
+
+def about_a_child(joined: str) -> str | None:
+    """For a text already found sexual: the words that put a child in it, if any.
+
+    None when its only sexual words are taunts: "even a 10 year old could do it, you pussy"
+    is an insult, not a child sexualised.
+    """
+    sexual = lexicon.SEXUAL_WORDS.intersection(joined.split(" "))
+    if sexual and sexual <= _TAUNTS:
+        return None
+    m = _CHILD_WORDS.search(joined) or _SCHOOL_CROWD.search(joined)
+    return m.group() if m else None
 
 
 def _phrase_hits(joined: str, wordset: frozenset[str], hits: LexicalHits) -> None:
@@ -346,14 +386,18 @@ def _phrase_hits(joined: str, wordset: frozenset[str], hits: LexicalHits) -> Non
         hits.add(Label.SEXUAL, f"sexual: {m.group()!r}")
 
 
-def _emoji_hits(text: str, hits: LexicalHits) -> None:
-    """Sexual emoji: an aubergine, peach or tongue with another such emoji or with a leer."""
+def _emoji_hits(text: str, hits: LexicalHits, wordset: frozenset[str]) -> None:
+    """Sexual emoji: an aubergine, peach or tongue with another such emoji, with a leer, or
+    beside a body word ("bum", "legs")."""
     chars = set(text)
     sexual = lexicon.SEXUAL_EMOJI & chars
     company = (sexual | lexicon.SUGGESTIVE_EMOJI | lexicon.LEER_EMOJI) & chars
     if sexual and len(company) >= 2:
         shown = "".join(sorted(company))
         hits.add(Label.SEXUAL, f"sexual: emoji {shown}")
+    elif sexual and not lexicon.BODY_WORDS.isdisjoint(wordset):
+        body = sorted(lexicon.BODY_WORDS & wordset)[0]
+        hits.add(Label.SEXUAL, f"sexual: emoji {''.join(sorted(sexual))} with {body!r}")
 
 
 def _word_hits(toks: Sequence[str], written: Sequence[str], hits: LexicalHits, joined: str,
@@ -396,7 +440,7 @@ def _word_hits(toks: Sequence[str], written: Sequence[str], hits: LexicalHits, j
 
 
 _SAFE_HINTS = ("dick", "cock", "puss", "tit", "bum", "hoe", "ass", "ball", "bloody", "ash",
-               "sex", "homo", "black", "negro", "queer")
+               "sex", "homo", "black", "negro", "queer", "fag", "slag")
 
 
 def _has_safe_hint(joined: str) -> bool:
@@ -404,7 +448,8 @@ def _has_safe_hint(joined: str) -> bool:
     return ("dick" in joined or "cock" in joined or "puss" in joined or "tit" in joined
             or "bum" in joined or "hoe" in joined or "ass" in joined or "ball" in joined
             or "bloody" in joined or "ash" in joined or "sex" in joined or "homo" in joined
-            or "black" in joined or "negro" in joined or "queer" in joined)
+            or "black" in joined or "negro" in joined or "queer" in joined or "fag" in joined
+            or "slag" in joined)
 
 
 def _targeted(words: Sequence[str], i: int, *, evaluative: bool = False) -> bool:

@@ -211,6 +211,54 @@ def test_everyday_possessives_of_rude_words_are_not_flagged(text: str) -> None:
     assert labels(text) == set()
 
 
+@pytest.mark.parametrize("text", [
+    "year 11 girls in the sports day pics 🥵🥵 who's the blonde on the end",
+    "that lass in the prom photo is well developed for 16 😏",
+    "bet Mr Kerr's shagging one of the sixth formers",
+])
+def test_sexual_comments_about_a_child_are_also_safeguarding(text: str) -> None:
+    verdict = build("policy").classify([text])[0]
+    assert {Label.SEXUAL, Label.SAFEGUARDING} <= set(verdict.labels)
+
+
+@pytest.mark.parametrize("text", [
+    "smash or pass: the year 6 teachers 👀",
+    "you pussy, even a 10 year old could do it",
+    "that kid is such a pussy",
+])
+def test_sexual_words_near_other_ages_or_staff_are_not_safeguarding(text: str) -> None:
+    assert "safeguarding" not in labels(text)
+
+
+@pytest.mark.parametrize(("text", "label"), [
+    ("cut again last night. not telling anyone irl", "safeguarding"),
+    ("i just want it all to end before exams", "safeguarding"),
+    ("a man she didn't know offered her sweets through the fence", "safeguarding"),
+    ("do your parents check your insta? just between us", "safeguarding"),
+    ("she turns up with no coat and no breakfast, she's always starving", "safeguarding"),
+    ("Mr Brennan's bum in those rugby shorts 🍑", "sexual"),
+    ("Adult cam shows 24/7, no card needed", "sexual"),
+    ("Ladies will thank u, discreet delivery at enlarge-pro . shop", "sexual"),
+])
+def test_disclosures_lures_neglect_and_innuendo_without_listed_words(text: str,
+                                                                     label: str) -> None:
+    assert label in labels(text)
+
+
+@pytest.mark.parametrize("text", [
+    "got my hair cut again for the photos",
+    "I want this week to end already, roll on half term",
+    "Can the SEN transport escort wait at the gate please",
+    "Faggots, mash and peas on the lunch menu Thursday",
+    "people are so quick to slag you off behind a keyboard",
+    "Peach crumble 🍑 for pudding, the kids loved it",
+    "the new live cam of the nesting box is up on the school site",
+    "if it's someone I don't know I won't accept the request",
+])
+def test_everyday_uses_of_those_words_are_not_flagged(text: str) -> None:
+    assert labels(text) == set()
+
+
 def test_handles_are_who_is_addressed_not_what_is_said() -> None:
     from classifiers.model import model_text
     from classifiers.normalise import without_mentions
