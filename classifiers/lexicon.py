@@ -5,12 +5,49 @@ Content warning: this module necessarily lists slurs and obscenities so that the
 
 from __future__ import annotations
 
-import re  # noqa: F401  (patterns are compiled by the rule layer)
+import re
+from typing import TypeAlias
 
 
 def _w(words: str) -> frozenset[str]:
     """Trigger words: a pattern is only tried when one of them is among the text's words."""
     return frozenset(words.split())
+
+
+def _words_of(phrases: tuple[str, ...]) -> frozenset[str]:
+    """Trigger words for a pattern built by `_any_of(phrases)`: every word of every phrase."""
+    return frozenset(word for phrase in phrases for word in phrase.split())
+
+
+#: a trie of phrases, one letter per level; the key "" marks the end of a phrase
+_Trie: TypeAlias = dict[str, "_Trie"]
+
+
+def _any_of(phrases: tuple[str, ...]) -> str:
+    """A regex for any of the plain phrases, written as a trie: "m(?:uslims?|igrants?)".
+
+    At each word the regex engine tries a plain alternation's branches one after another; a
+    trie rules most of them out on the first letter (nearly twice as fast with fifty group words).
+    Where a phrase starts another, the longer is tried first, as a greedy "s?" would.
+    """
+    root: _Trie = {}
+    for phrase in phrases:
+        node = root
+        for char in phrase:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return _trie_regex(root)  # (in a group whenever it has more than one branch)
+
+
+def _trie_regex(node: _Trie) -> str:
+    """The regex for the phrase endings below `node`."""
+    branches = [re.escape(char) + _trie_regex(child) for char, child in node.items() if char]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    if "" not in node:
+        return body
+    return body + "?" if len(body) == 1 or len(branches) > 1 else "(?:" + body + ")?"
 
 
 #: swear words; untargeted they are `profanity`, aimed at someone they are `abuse`
@@ -113,7 +150,8 @@ SLURS: frozenset[str] = frozenset([
     "spastic", "spastics", "mong", "mongs", "mongoloid", "cripple", "cripples", "mongy",
     "window-licker", "beaner", "beaners", "zipperhead", "camel", "jockey", "spacker",
     "spackers", "spacca", "spakka", "flid", "flids",
-    "sandniggers", "mongoloids", "shemales", "spazzes", "zipperheads", "sambos",
+    "sandniggers", "mongoloids", "shemales", "spazzes", "zipperheads", "sambos", "muzzie",
+    "muzzies",
 ])
 
 #: words in SLURS that are also ordinary words; they only count in a slur-like phrase
@@ -453,6 +491,143 @@ SEXUAL_PATTERNS: tuple[tuple[frozenset[str], str], ...] = (
     (_w('bikini leggings lingerie shorts undies underwear'),
      r"\b(?:out of|in) (?:those|that|her|his|their) (?:tight |little )?(?:shorts|bikini|leggings|"
      r"lingerie|undies|underwear)\b"),
+)
+
+#: groups defined by a protected characteristic, as the hate phrases name them
+HATE_GROUPS: tuple[str, ...] = (
+    "muslims", "muslim", "immigrants", "immigrant", "migrants", "migrant", "refugees", "refugee",
+    "asylum seekers", "asylum seeker", "illegals", "jews", "jew", "blacks", "black", "asians",
+    "asian", "gays", "gay", "lesbians", "lesbian", "trans", "foreigners", "foreigner", "poles",
+    "romanians", "romanian", "gypsies", "travellers", "women", "females", "arabs", "arab",
+    "mexicans", "mexican", "africans", "african", "indians", "indian", "pakistanis", "pakistani",
+    "somalis", "somali", "bangladeshis", "romanies", "roma", "chinese", "albanians", "turks",
+    "nigerians", "eastern europeans",
+)
+#: group words that open a hate phrase ("migrant invasion", "gypsy scum")
+HATE_GROUP_NOUNS: tuple[str, ...] = (
+    "migrant", "immigrant", "refugee", "muslim", "islamic", "foreign", "asylum", "gypsy", "gipsy",
+    "traveller", "jewish", "polish", "romanian", "paki", "gay", "trans", "tranny",
+)
+#: words that open a hate phrase by calling a group dirty ("dirty immigrant", "stinking gypsies")
+HATE_DIRT_WORDS: tuple[str, ...] = ("dirty", "filthy", "stinking", "smelly", "scummy")
+#: the groups of the exclusion slogan "... out"
+_OUT_GROUPS: tuple[str, ...] = (
+    "foreigners", "immigrants", "migrants", "muslims", "refugees", "pakis", "poles", "romanians",
+    "asylum seekers",
+)
+
+#: hate: phrases that demean or exclude a group defined by a protected characteristic. Every
+#: match of an entry contains one of its trigger words (the rule layer also looks inside tokens
+#: such as "maga#buildthatwall"), so gating loses nothing; a test lists each entry's matches to
+#: check. Entries keep the order of the single alternation they replaced: when two match, the
+#: first entry's match is the one quoted.
+HATE_PATTERNS: tuple[tuple[frozenset[str], str], ...] = (
+    (_w('back'),
+     r"\bgo back (?:to |where )(?:where )?(?:your|ur|you|u|they|their|she|he|her|his) "
+     r"(?:own )?(?:country|came from|come from|comes from)\b"),
+    # a contemptuous determiner before the group ("these/all X are ..." alone is as often
+    # "all refugees need our help"; "bloody" never matches: it is blanked as a safe phrase)
+    (_words_of(HATE_GROUPS),
+     r"\b(?:bloody|fucking|dirty|filthy|stinking) " + _any_of(HATE_GROUPS)
+     + r" (?:are|should|need|must|ought|deserve|want|breed)\b"),
+    (_words_of(HATE_GROUPS),
+     r"\b(?:all|these|those|the) " + _any_of(HATE_GROUPS) + r" (?:should|need to|must|ought "
+     r"to) (?:all )?(?:go home|go back|leave|get out|fuck off|be (?:deported|sent back|kicked "
+     r"out|banned|removed|shot|gassed|locked up)|die)\b"),
+    # "this is England, not Pakistan"; "send her back to Nigeria"; "go back to Lagos"
+    (_w('england britain uk christian'),
+     r"\bthis is (?:england|britain|great britain|the uk|a christian country) not \S+"),
+    (_w('send ship'),
+     r"\b(?:send|ship) (?:her|him|them|em) back (?:to (?:where|africa|pakistan|india|"
+     r"bangladesh|poland|romania|nigeria|jamaica|somalia|syria|china|the jungle))\b"),
+    (_w('back'),
+     r"(?<!\bwe )(?<!\bi )(?<!\bthey )(?<!\bhe )(?<!\bshe )(?<!'ll )(?<!\bto )(?<!'d )"
+     r"\bgo back to (?:africa|pakistan|bangladesh|poland|romania|nigeria|lagos|jamaica|"
+     r"somalia|syria|the jungle|your hut|the desert)\b"),
+    # age and disability without slurs: "coffin dodgers", "ADHD is made up"
+    (_w('coffin'),
+     r"\bcoffin dodgers?\b"),
+    (_w('over'),
+     r"\b(?:anyone|everyone|people) over (?:50|55|60|65|70|75|80) (?:should|shouldn'?t|needs? "
+     r"to|must)\b"),
+    (_w('boomers pensioners oaps old'),
+     r"\b(?:boomers|pensioners|oaps|old people|old folk) (?:are|r) (?:all |just )?(?:a waste|"
+     r"useless|a burden|parasites|scroungers|bed blockers|past it)\b|\b(?:boomers|pensioners|"
+     r"oaps|old people)\b(?: \S+){0,8} let them (?:rot|die)\b"),
+    (_w('adhd autism dyslexia'),
+     r"\b(?:adhd|autism|dyslexia) (?:is|isn'?t) (?:made up|a myth|an excuse|fake|real)\b"),
+    (_w('autistic autistics disabled deaf blind wheelchair'),
+     r"\b(?:autistic|autistics|disabled|deaf|blind|wheelchair)(?: (?:kids|people|children|lot|"
+     r"users))? (?:are|is) (?:just |all )?(?:badly behaved|spoilt|spoiled|lazy|faking|a burden|"
+     r"attention seekers|thick|a drain)\b"),
+    (_w('women girls females'),
+     r"\b(?:women|girls|females) (?:belong in the kitchen|should (?:shut up|stay home|know "
+     r"their place))\b"),
+    (_w('disabled autistic special sen'),
+     r"\b(?:disabled|autistic|special needs|sen) (?:kids|children|people) (?:should "
+     r"(?:not|n't|be)|shouldn'?t|don'?t belong|are a drain)\b"),
+    (_w('ban deport gas kick'),
+     r"\b(?:ban|deport|gas|kick out) (?:all )?(?:the )?(?:muslims?|immigrants?|migrants?|"
+     r"refugees?|jews?|blacks?|foreigners?|gays?|illegals)\b"),
+    (_w('send ship'),
+     r"\b(?:send|ship) (?:them|em|the lot) (?:all )?back\b"),
+    (_w('deport'),
+     r"\bdeport (?:them|em|the lot)(?: all)?\b"),
+    (_w('gay'),
+     r"\bthat'?s so gay\b"),
+    (_w('special'),
+     r"\bspecial needs? (?:kid|boy|girl)\b(?: \S+){0,3} (?:thick|stupid|idiot|retard)\b"),
+    # dehumanising words for migrants, and the slogans built on them
+    (_w('illegals rapefugee rapefugees invaders buildthatwall buildthewall build sendthemback '
+        'deportthemall deportthemallnow stoptheinvasion banislam'),
+     r"\b(?:illegals|rapefugees?|(?<!space )invaders|buildthatwall|buildthewall|"
+     r"build (?:that|the) wall|sendthemback|deportthemall|deportthemallnow|stoptheinvasion|"
+     r"banislam)\b"),
+    # racial slurs of two words
+    (_w('porch spear cotton tar slant slanteye slanteyes slanty'),
+     r"\b(?:porch monkeys?|spear chuckers?|cotton pickers?|tar bab(?:y|ies)|slant ?eyes?|"
+     r"slanty eyed)\b"),
+    # exclusion slogans, antisemitic conspiracy, stereotypes of smell and "blood"
+    (_words_of(_OUT_GROUPS),
+     r"(?<!tent )(?<!ski )(?<!fishing )(?<!walking )\b" + _any_of(_OUT_GROUPS) + r" out\b"),
+    (_w('britain england'),
+     r"\b(?:britain for the british|england for the english)\b"),
+    (_w('jews jewish zionists'),
+     r"\b(?:jews|the jews|jewish people|zionists) (?:are behind|control|own|run) "
+     r"(?:all |the |everything)"),
+    (_w('sink'),
+     r"\bsink the boats\b"),
+    (_w('boat boats'),
+     r"\bboats? (?:\S+ ){0,3}should be sunk\b"),
+    (_words_of(HATE_GROUPS),
+     r"\b" + _any_of(HATE_GROUPS) + r" (?:all )?(?:stink|reek|smell (?:bad|awful|disgusting|"
+     r"of curry|of garlic))\b"),
+    (_words_of(HATE_GROUPS),
+     r"\b" + _any_of(HATE_GROUPS) + r" (?:are|r|is) (?:all |just |nothing but |a bunch of "
+     r"|born )?(?:criminals|rapists|terrorists|invaders|parasites|scum|vermin|animals|savages|"
+     r"a plague|a disease|filth|leeches|scroungers|freeloaders|subhuman|inferior|cockroaches|"
+     r"rats|trash|whores|sluts|destroying)\b"),
+    (_words_of(HATE_GROUP_NOUNS),
+     r"\b" + _any_of(HATE_GROUP_NOUNS) + r" (?:invasion|invaders|scum|filth|vermin|parasites|"
+     r"rats|animals|savages|rapists|hordes)\b"),
+    # a group word as the insult's core: "dirty immigrant", "stinking gypsies", "curry muncher"
+    (_words_of(HATE_DIRT_WORDS),
+     r"\b" + _any_of(HATE_DIRT_WORDS) + r" (?:immigrant|migrant|foreigner|muslim|jew|gypsy|"
+     r"gipsie|gipsy|gypsie|paki|arab|refugee|pole|romanian|traveller|asylum seeker)s?\b"),
+    (_w('curry'),
+     r"\bcurry (?:stinking|muncher|munchers|eater|eaters)\b"),
+    # sexism: generalisations about women as a group
+    (_w('hysterical typical stupid dumb silly crazy nasty emotional'),
+     r"\b(?:hysterical|typical|stupid|dumb|silly|crazy|nasty|emotional) (?:women|woman|"
+     r"females?|feminists?)\b"),
+    (_w('women woman females girls'),
+     r"\b(?:women|woman|females|girls) (?:are|r) (?:all |just |so )?(?:stupid|inferior|useless|"
+     r"too emotional|property|objects|hysterical|good for nothing|only good for|weak|bitches|"
+     r"hoes)\b"),
+    (_w('kitchen'),
+     r"\b(?:get back|go back|belong) (?:in|to) the kitchen\b"),
+    (_w('sandwich'),
+     r"\bmake me a sandwich\b"),
 )
 
 #: emoji with a sexual meaning when paired ("🍆💦") or with a wink or leer: aubergine, peach and
