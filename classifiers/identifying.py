@@ -150,7 +150,7 @@ _ROUTINE = re.compile(
     re.IGNORECASE,
 )
 #: who a routine belongs to, right before it: a child word, a pronoun or a capitalised name
-#: (a titled adult's is not a child's routine: `_routine_subject` checks `names.TITLES`)
+#: (a titled adult's is not a child's routine: `_routine_subject` asks `names.is_title`)
 _ROUTINE_SUBJECT = re.compile(
     r"(?:\b(?:he|she|they|son|daughter|kid|kids|child|children|boy|girl|lad|lass|sister|"
     r"brother)|(?<![.!?]\s)"
@@ -505,7 +505,7 @@ def _routine_subject(before: str) -> bool:
     if m.group("name") is None:
         return True
     previous = before[:m.start("name")].split()[-1:]
-    return not previous or previous[0].rstrip(".").lower() not in names.TITLES
+    return not previous or not names.is_title(previous[0])
 
 
 def _named_before(before: str) -> bool:
@@ -515,7 +515,7 @@ def _named_before(before: str) -> bool:
     for word in words:
         bare = word.strip(",;:()'’\"").removesuffix("'s").removesuffix("’s")
         if (bare[:1].isupper() and bare[1:].islower() and bare.lower() in names.given_names()
-                and previous.rstrip(".").lower() not in names.TITLES):
+                and not names.is_title(previous)):
             return True
         previous = word
     return False

@@ -270,6 +270,13 @@ def _capitalised_enough(surface: str, key: str) -> bool:
 TITLES = frozenset([
     "mr", "mrs", "miss", "ms", "mx", "dr", "sir", "madam", "prof", "coach", "rev", "father",
 ])
+
+
+def is_title(word: str) -> bool:
+    """Whether a word is a title before a name ("Mrs", "Dr.", "father"), in any case."""
+    return word.rstrip(".").lower() in TITLES
+
+
 _NOT_NAMES = frozenset([
     "the", "a", "an", "and", "our", "your", "my", "we", "you", "they", "it", "this", "that",
     "well", "done", "thank", "thanks", "happy", "great", "good", "congratulations", "year",
@@ -385,7 +392,7 @@ def _untitled_full_names(text: str) -> list[tuple[int, int]]:
                 or first not in given_names()):
             continue
         before = text[max(0, start - 6):start].lower().rstrip(". ").split(" ")[-1:]
-        if before and before[0] in TITLES:
+        if before and is_title(before[0]):
             continue
         out.append((start, end))
     return out

@@ -347,7 +347,7 @@ def _emoji_hits(text: str, hits: LexicalHits, wordset: frozenset[str]) -> None:
         shown = "".join(sorted(company))
         hits.add(Label.SEXUAL, f"sexual: emoji {shown}")
     elif sexual and not lexicon.BODY_WORDS.isdisjoint(wordset):
-        body = sorted(lexicon.BODY_WORDS & wordset)[0]
+        body = min(lexicon.BODY_WORDS & wordset)
         hits.add(Label.SEXUAL, f"sexual: emoji {''.join(sorted(sexual))} with {body!r}")
 
 
