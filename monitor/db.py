@@ -35,7 +35,11 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets WAL, a busy timeout and foreign keys, and its folder."""
+    """Create an engine; SQLite gets WAL, a busy timeout and foreign keys, and its folder.
+
+    Statement parameters never appear in errors or logs: they hold comments and authors.
+    """
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

@@ -5,27 +5,35 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from classifiers.base import Classifier, Verdict, make_verdict
 from config.settings import Routing
 from connectors.base import Item as FetchedItem
 from monitor import audit, evidence, outbox
-from monitor.models import SEVERITY_RANK, Alert, Channel, ChannelState, Item
+from monitor.models import (
+    SEVERITY_RANK,
+    Alert,
+    Channel,
+    ChannelState,
+    Item,
+    QuarantineStage,
+)
 from monitor.models import Verdict as VerdictRow
+from monitor.quarantine import quarantine
 from monitor.routing import Route, route
 from monitor.sqlutil import insert_ignoring_conflicts
+from monitor.storable import MAX_TEXT, all_storable, is_storable, storable_payload, storable_text
 
 log = logging.getLogger(__name__)
 
 NOTIFY_KIND = "notify"
-#: longest text stored verbatim; longer texts are truncated in the store but kept whole in `raw`
-MAX_TEXT = 100_000
 
 
 @dataclass
@@ -35,6 +43,7 @@ class PageResult:
     fetched: int = 0
     new_items: int = 0
     alerts: int = 0
+    quarantined: int = 0
     by_label: Counter[str] = field(default_factory=Counter)
 
     def add(self, other: PageResult) -> None:
@@ -42,29 +51,64 @@ class PageResult:
         self.fetched += other.fetched
         self.new_items += other.new_items
         self.alerts += other.alerts
+        self.quarantined += other.quarantined
         self.by_label.update(other.by_label)
 
 
-def classify_safely(classifier: Classifier, texts: Sequence[str]) -> list[Verdict]:
+@dataclass(frozen=True)
+class Classified:
+    """A batch's verdicts, and which of them stand for a failure of the classifier."""
+
+    verdicts: list[Verdict]
+    failed: dict[int, str] = field(default_factory=dict)
+
+
+def classify_safely(classifier: Classifier, texts: Sequence[str]) -> Classified:
     """Classify a batch; a text the classifier chokes on gets an error verdict, never a loss."""
     try:
-        return classifier.classify(texts)
+        return Classified(classifier.classify(texts))
     except Exception:
         log.exception("classifier failed on a batch of %d; retrying one by one", len(texts))
     verdicts: list[Verdict] = []
-    for text in texts:
+    failed: dict[int, str] = {}
+    try:
+        version = classifier.version
+    except Exception:
+        version = "unknown"
+    for i, text in enumerate(texts):
         try:
             verdicts.extend(classifier.classify([text]))
         except Exception as exc:
+            failed[i] = f"classifier error: {type(exc).__name__}"
             verdicts.append(
                 make_verdict(
-                    [],
-                    {},
-                    reasons=[f"classifier error: {type(exc).__name__}"],
-                    model_version=f"{classifier.version}+error",
+                    [], {}, reasons=[failed[i]], model_version=f"{version}+error"
                 )
             )
-    return verdicts
+    return Classified(verdicts, failed)
+
+
+def storable_item(item: FetchedItem) -> FetchedItem:
+    """The item with every text field storable in both databases (see `monitor.storable`)."""
+    texts = (item.external_id, item.text, item.author_id, item.author_name, item.url,
+             item.parent_id, item.thread_id)
+    if all(t is None or is_storable(t) for t in texts) and all_storable(item.raw):
+        return item
+    return replace(
+        item,
+        external_id=storable_text(item.external_id),
+        text=storable_text(item.text),
+        author_id=_maybe(item.author_id),
+        author_name=_maybe(item.author_name),
+        url=_maybe(item.url),
+        parent_id=_maybe(item.parent_id),
+        thread_id=_maybe(item.thread_id),
+        raw=storable_payload(item.raw),
+    )
+
+
+def _maybe(text: str | None) -> str | None:
+    return None if text is None else storable_text(text)
 
 
 def _item_row(channel_id: int, item: FetchedItem, now: datetime) -> dict[str, Any]:
@@ -88,18 +132,49 @@ def _item_row(channel_id: int, item: FetchedItem, now: datetime) -> dict[str, An
 
 def store_items(
     session: Session, *, channel_id: int, items: Sequence[FetchedItem], now: datetime
-) -> dict[str, int]:
-    """Insert items not seen before; return external id -> row id of the new ones only."""
+) -> tuple[dict[str, int], int]:
+    """Insert items not seen before: external id -> row id of the new ones, and how many
+    could not be stored and were quarantined instead (see `quarantine`)."""
     unique: dict[tuple[str, str], FetchedItem] = {}
     for item in items:
         unique.setdefault((item.platform, item.external_id), item)
     if not unique:
-        return {}
-    rows = [_item_row(channel_id, item, now) for item in unique.values()]
+        return {}, 0
     stmt = insert_ignoring_conflicts(session, Item, ["platform", "external_id"]).returning(
         Item.id, Item.external_id
     )
-    return {external_id: item_id for item_id, external_id in session.execute(stmt, rows)}
+    rows = [_item_row(channel_id, item, now) for item in unique.values()]
+    try:
+        with session.begin_nested():
+            return {
+                external_id: item_id for item_id, external_id in session.execute(stmt, rows)
+            }, 0
+    except (SQLAlchemyError, ValueError) as exc:
+        # One bad item must not cost the page: find it, set it aside, store the rest.
+        log.warning(
+            "channel %d: a page of %d items failed to store together (%s); storing one by one",
+            channel_id, len(rows), type(exc).__name__,
+        )
+    stored: dict[str, int] = {}
+    set_aside = 0
+    for item, row in zip(unique.values(), rows, strict=True):
+        try:
+            with session.begin_nested():
+                stored.update(
+                    (external_id, item_id)
+                    for item_id, external_id in session.execute(stmt, [row])
+                )
+        except (SQLAlchemyError, ValueError) as exc:
+            quarantine(session, channel_id=channel_id, item=item, stage=QuarantineStage.STORE,
+                       reason=f"could not be stored: {_failure(exc)}", now=now)
+            set_aside += 1
+    return stored, set_aside
+
+
+def _failure(exc: BaseException) -> str:
+    """The kind of a failure, without its message (which may quote the item's text)."""
+    cause = getattr(exc, "orig", None) or exc.__cause__
+    return type(exc).__name__ + (f" ({type(cause).__name__})" if cause is not None else "")
 
 
 def ingest_page(
@@ -113,14 +188,23 @@ def ingest_page(
 ) -> PageResult:
     """Store, classify and route one page inside the caller's transaction (never commits)."""
     result = PageResult(fetched=len(items))
-    new_ids = store_items(session, channel_id=channel.id, items=items, now=now)
+    items = [storable_item(item) for item in items]
+    new_ids, result.quarantined = store_items(
+        session, channel_id=channel.id, items=items, now=now
+    )
     if not new_ids:
         return result
     result.new_items = len(new_ids)
     # A page may repeat an id; keep the first occurrence, as the insert did.
     firsts = {item.external_id: item for item in reversed(items)}
     fresh = [firsts[external_id] for external_id in new_ids]
-    verdicts = classify_safely(classifier, [item.text[:MAX_TEXT] for item in fresh])
+    classified = classify_safely(classifier, [item.text[:MAX_TEXT] for item in fresh])
+    verdicts = classified.verdicts
+    for i, reason in classified.failed.items():
+        quarantine(session, channel_id=channel.id, item=fresh[i],
+                   stage=QuarantineStage.CLASSIFY, reason=reason, now=now,
+                   item_id=new_ids[fresh[i].external_id])
+    result.quarantined += len(classified.failed)
 
     verdict_rows = [
         {

@@ -169,6 +169,37 @@ class Item(Base):
     verdicts: Mapped[list[Verdict]] = relationship(back_populates="item")
 
 
+class QuarantineStage(StrEnum):
+    """Where an item failed: it could not be stored, or it was stored but not classified."""
+
+    STORE = "store"
+    CLASSIFY = "classify"
+
+
+class QuarantinedItem(Base):
+    """An item that could not be stored or classified, kept so that nobody loses sight of it.
+
+    The rest of its page goes on; the item's whole payload stays here as ASCII-escaped JSON,
+    which both databases accept whatever the platform sent.
+    """
+
+    __tablename__ = "quarantined_items"
+    __table_args__ = (
+        UniqueConstraint("platform", "external_id", "stage", name="uq_quarantine_item_stage"),
+        Index("ix_quarantine_channel", "channel_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    platform: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(255))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
+    stage: Mapped[QuarantineStage] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(500))
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Verdict(Base):
     """What a classifier said about an item, with the model version that said it."""
 

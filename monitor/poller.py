@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -28,7 +31,14 @@ from monitor.outbox import backoff
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=10)
+#: how long a poll lease lasts without a heartbeat: a dead replica's channels wait this long
+#: at most before a live replica takes them over
+LEASE = timedelta(seconds=45)
+#: how often a running pass renews its lease (several beats fit in one lease)
+HEARTBEAT = LEASE / 3
+#: how much earlier than `interval` the next regular poll falls due, so that the scheduler's
+#: next firing, a few milliseconds early or late, never finds the channel not yet due
+SCHEDULER_SLACK = timedelta(seconds=2)
 MAX_PAGES_PER_PASS = 1000
 
 
@@ -116,12 +126,31 @@ def _health_change(channel: str, before: str, after: ChannelHealth, detail: str)
         log.warning("channel %s is %s: %s", channel, after.value, detail)
 
 
+def _failure_detail(exc: Exception) -> str:
+    """What channel health shows of a failure.
+
+    A connector's own errors are written by us and say what to do; anything else is named by
+    its type only, since its message may quote a comment or an author.
+    """
+    if isinstance(exc, ConnectorError):
+        return f"{type(exc).__name__}: {exc}"[:500]
+    cause = getattr(exc, "orig", None) or exc.__cause__
+    kind = type(exc).__name__ + (f" ({type(cause).__name__})" if cause is not None else "")
+    return f"internal error: {kind}; the pass stopped and will be retried"
+
+
+def _log_unexpected(name: str, exc: Exception) -> None:
+    """Log an unexpected failure with its stack but without its message (see above)."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("channel %s: poll failed: %s\n%s", name, _failure_detail(exc), frames)
+
+
 def _record_failure(
     factory: sessionmaker[Session],
     *,
     channel_id: int,
     name: str,
-    exc: ConnectorError,
+    exc: Exception,
     now: datetime,
     owner: str,
 ) -> tuple[ChannelHealth, str]:
@@ -129,7 +158,7 @@ def _record_failure(
         state = session.get_one(ChannelState, channel_id)
         before = state.health
         failures = (state.consecutive_failures or 0) + 1
-        detail = f"{type(exc).__name__}: {exc}"[:500]
+        detail = _failure_detail(exc)
         if isinstance(exc, RateLimited):
             health = ChannelHealth.RATE_LIMITED
             wait = (
@@ -198,14 +227,58 @@ def poll_channel(
             return result
         cursor = _parse_cursor(state.cursor, name)
 
+    try:
+        with _heartbeat(factory, channel_id=channel_id, owner=owner):
+            _run_pages(factory, channel_id=channel_id, name=name, connector=connector,
+                       classifier=classifier, routing=routing, cursor=cursor, start=start,
+                       stop=stop, result=result)
+    except Exception as exc:
+        # Whatever stopped the pass, expected or not, shows in channel health and frees the
+        # lease: a channel never goes quiet while its health says "ok".
+        if not isinstance(exc, ConnectorError):
+            _log_unexpected(name, exc)
+        result.health, result.error = _record_failure(
+            factory, channel_id=channel_id, name=name, exc=exc, now=utcnow(), owner=owner
+        )
+        return result
+
+    with transaction(factory) as session:
+        state = session.get_one(ChannelState, channel_id)
+        before = state.health
+        state.health = ChannelHealth.OK
+        state.last_success_at = utcnow()
+        state.consecutive_failures = 0
+        period = max(interval, connector.min_poll_interval)
+        state.next_poll_at = start + period - min(period / 10, SCHEDULER_SLACK)
+        release_lease(session, channel_id=channel_id, owner=owner)
+    _health_change(name, before, ChannelHealth.OK, "")
+    log.info(
+        "polled %s: %d pages, %d new items, %d alerts%s",
+        name,
+        result.pages,
+        result.totals.new_items,
+        result.totals.alerts,
+        f", {result.totals.quarantined} quarantined" if result.totals.quarantined else "",
+    )
+    return result
+
+
+def _run_pages(
+    factory: sessionmaker[Session],
+    *,
+    channel_id: int,
+    name: str,
+    connector: Connector,
+    classifier: Classifier,
+    routing: Routing,
+    cursor: Cursor | None,
+    start: datetime,
+    stop: threading.Event | None,
+    result: PollResult,
+) -> None:
+    """Fetch and ingest pages until the platform has no more (or `stop`), one commit each."""
     while result.pages < MAX_PAGES_PER_PASS:
-        try:
-            page = connector.fetch(cursor, now=start)
-        except ConnectorError as exc:
-            result.health, result.error = _record_failure(
-                factory, channel_id=channel_id, name=name, exc=exc, now=utcnow(), owner=owner
-            )
-            return result
+        page = connector.fetch(cursor, now=start)
         result.pages += 1
         result.requests += page.requests
         with transaction(factory) as session:
@@ -226,7 +299,6 @@ def poll_channel(
                 now=utcnow(),
                 new_items=page_result.new_items,
             )
-            # Keep the lease alive while a long pass runs.
             state.lease_expires_at = utcnow() + LEASE
         result.totals.add(page_result)
         log.debug(
@@ -234,25 +306,46 @@ def poll_channel(
         )
         cursor = page.cursor
         if not page.more or (stop is not None and stop.is_set()):
-            break
+            return
 
-    with transaction(factory) as session:
-        state = session.get_one(ChannelState, channel_id)
-        before = state.health
-        state.health = ChannelHealth.OK
-        state.last_success_at = utcnow()
-        state.consecutive_failures = 0
-        state.next_poll_at = start + max(interval, connector.min_poll_interval)
-        release_lease(session, channel_id=channel_id, owner=owner)
-    _health_change(name, before, ChannelHealth.OK, "")
-    log.info(
-        "polled %s: %d pages, %d new items, %d alerts",
-        name,
-        result.pages,
-        result.totals.new_items,
-        result.totals.alerts,
+
+def renew_lease(session: Session, *, channel_id: int, owner: str, now: datetime) -> bool:
+    """Extend a lease this owner still holds; False when it has been lost."""
+    result = session.execute(
+        update(ChannelState)
+        .where(ChannelState.channel_id == channel_id, ChannelState.lease_owner == owner)
+        .values(lease_expires_at=now + LEASE)
     )
-    return result
+    return bool(getattr(result, "rowcount", 0))
+
+
+@contextmanager
+def _heartbeat(factory: sessionmaker[Session], *, channel_id: int, owner: str) -> Iterator[None]:
+    """Renew the channel's lease every `HEARTBEAT` while the block runs.
+
+    A slow page (a large fetch, a platform retry) keeps its lease, and a replica that dies
+    stops beating, so live replicas take its channels over once `LEASE` has passed.
+    """
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(HEARTBEAT.total_seconds()):
+            try:
+                with transaction(factory) as session:
+                    if not renew_lease(session, channel_id=channel_id, owner=owner,
+                                       now=utcnow()):
+                        log.warning("channel %d: poll lease lost to another replica", channel_id)
+                        return
+            except Exception:
+                log.warning("channel %d: lease heartbeat failed; will retry", channel_id)
+
+    thread = threading.Thread(target=beat, name=f"lease-{channel_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def _parse_cursor(text: str | None, name: str) -> Cursor | None:

@@ -8,6 +8,7 @@ import typer
 from sqlalchemy import select
 
 from connectors.base import ConnectorError
+from monitor import quarantine
 from monitor.cli.common import (
     CommandError,
     ConfigOption,
@@ -32,6 +33,7 @@ def list_channels(config: ConfigOption = None, as_json: JsonOption = False) -> N
     runtime = open_runtime(config)
     try:
         with runtime.factory() as session:
+            set_aside = quarantine.counts_by_channel(session)
             rows: list[dict[str, Any]] = [
                 {
                     "name": c.name,
@@ -43,6 +45,7 @@ def list_channels(config: ConfigOption = None, as_json: JsonOption = False) -> N
                     "next_poll_at": _iso(s.next_poll_at),
                     "last_error": s.last_error,
                     "items": s.items_total,
+                    "quarantined": set_aside.get(c.id, 0),
                 }
                 for c, s in session.execute(
                     select(Channel, ChannelState).join(ChannelState).order_by(Channel.name)
@@ -55,7 +58,8 @@ def list_channels(config: ConfigOption = None, as_json: JsonOption = False) -> N
         return
     print_table(
         "Channels",
-        ["name", "platform", "health", "last poll", "next poll", "items", "last error"],
+        ["name", "platform", "health", "last poll", "next poll", "items", "set aside",
+         "last error"],
         [
             (
                 r["name"],
@@ -64,6 +68,7 @@ def list_channels(config: ConfigOption = None, as_json: JsonOption = False) -> N
                 (r["last_poll_at"] or "never")[:19],
                 (r["next_poll_at"] or "-")[:19],
                 r["items"],
+                r["quarantined"],
                 (r["last_error"] or "")[:80],
             )
             for r in rows

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Date, Select, String, and_, cast, func, or
 from sqlalchemy.orm import Session, aliased
 
 from connectors.base import Capability
+from monitor import quarantine
 from monitor.models import (
     Alert,
     AlertNote,
@@ -542,6 +543,7 @@ def channel_health(session: Session, runtime: Runtime) -> list[dict[str, Any]]:
     rows = session.execute(select(Channel, ChannelState)
                            .outerjoin(ChannelState, ChannelState.channel_id == Channel.id)
                            .order_by(Channel.name)).all()
+    quarantined = quarantine.counts_by_channel(session)
     out = []
     for channel, state in rows:
         health = state.health if state else ChannelHealth.NEW
@@ -558,6 +560,7 @@ def channel_health(session: Session, runtime: Runtime) -> list[dict[str, Any]]:
             "next_poll_at": _iso(state.next_poll_at if state else None),
             "consecutive_failures": state.consecutive_failures if state else 0,
             "items_total": state.items_total if state else 0,
+            "quarantined": quarantined.get(channel.id, 0),
         })
     return out
 
