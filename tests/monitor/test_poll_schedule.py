@@ -1,13 +1,23 @@
-"""Poll scheduling: N intervals give N polls, whatever the scheduler's millisecond jitter."""
+"""Poll scheduling and leases: N intervals give N polls; a long pass keeps its lease alive."""
 
 from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from classifiers.policy import build_rules
 from config.settings import ChannelConfig, Settings
+from connectors.base import Cursor, Page
+from connectors.demo import DemoConnector, DemoOptions
+from monitor import poller
 from monitor.daemon import Daemon
+from monitor.models import ChannelState, utcnow
 from monitor.poller import PollResult
 from monitor.runtime import build_runtime
 
@@ -48,3 +58,55 @@ def test_every_interval_polls_once(settings: Settings) -> None:
     # A first poll at start, then one each second: a poll that skips every other firing
     # (the defect) gives about half of that.
     assert abs(len(polled) - (int(elapsed) + 1)) <= 1, (len(polled), elapsed, skipped)
+
+
+class _SlowDemo(DemoConnector):
+    """The demo Page, whose first fetch waits until the test lets it go (a slow platform)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def fetch(self, cursor: Cursor | None, *, now: datetime) -> Page:
+        self.started.set()
+        assert self.release.wait(30), "the test never released the fetch"
+        return super().fetch(cursor, now=now)
+
+
+def _lease(factory: sessionmaker[Session]) -> tuple[str | None, datetime | None]:
+    with factory() as session:
+        state = session.execute(select(ChannelState)).scalar_one()
+        return state.lease_owner, state.lease_expires_at
+
+
+def test_a_long_pass_keeps_its_lease_alive(settings: Settings,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # A beat every 50 ms instead of every 15 s: the behaviour, not the figure, is under test.
+    monkeypatch.setattr(poller, "HEARTBEAT", timedelta(milliseconds=50))
+    runtime = build_runtime(settings, env={})
+    connector = _SlowDemo(channel="demo", options=DemoOptions(initial=3, batch=0),
+                          secrets={})
+    outcome: list[PollResult] = []
+    worker = threading.Thread(target=lambda: outcome.append(poller.poll_channel(
+        runtime.factory, name="demo", connector=connector, classifier=build_rules(),
+        routing=runtime.settings.routing, owner="replica-a", interval=timedelta(seconds=60))))
+    try:
+        worker.start()
+        assert connector.started.wait(30)
+        owner, first = _lease(runtime.factory)
+        assert owner == "replica-a"
+        assert first is not None
+        assert first - utcnow() <= poller.LEASE  # a dead replica's lease expires within it
+        deadline = time.monotonic() + 10
+        while (_lease(runtime.factory)[1] or first) <= first:
+            assert time.monotonic() < deadline, "the lease was never renewed during the pass"
+            threading.Event().wait(0.02)
+        connector.release.set()
+        worker.join(30)
+        assert outcome
+        assert outcome[0].error is None
+        assert _lease(runtime.factory) == (None, None)  # given back when the pass ends
+    finally:
+        connector.release.set()
+        runtime.close()
