@@ -320,8 +320,11 @@ SAFEGUARDING_PATTERNS: tuple[str, ...] = (
     r"|\bno (?:coat|breakfast) (?:and|or) no (?:coat|breakfast|lunch)\b",
     r"\b(?:she'?s|he'?s|they'?re|she is|he is|they are) (?:always|constantly|permanently) "
     r"(?:hungry|starving)\b",
+    # paracetamol is everyday medicine ("took some paracetamol for my headache", "take some
+    # and rest"): only an overdose's amount, already taken, counts for it
     r"\b(?:took|taken|take|swallowed) (?:a load of|loads of|too many|all (?:my|the|her|his)|"
-    r"a bunch of|a handful of|some) (?:tablets|pills|paracetamol)\b",
+    r"a bunch of|a handful of|some) (?:tablets|pills)\b|\b(?:took|taken|swallowed) (?:a load "
+    r"of|loads of|too many|all (?:my|the|her|his)|a bunch of|a handful of) paracetamol\b",
     r"\b(?:burn(?:ing)? myself|tie a noose|how to (?:hang|kill) (?:myself|yourself))\b",
     r"\btrap ?house\b",
     r"\beasy money\b(?: \S+){0,8} (?:year \d+s?|kids?|packages?|parcels?|running|hmu|dm)\b",
