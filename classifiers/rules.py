@@ -24,7 +24,7 @@ from classifiers.normalise import (
     tokens,
     without_mentions,
 )
-from classifiers.triggers import trigger_words
+from classifiers.triggers import required_words
 
 RULES_VERSION = "rules-5"
 
@@ -84,19 +84,27 @@ class _Gated:
     patterns: tuple[re.Pattern[str], ...]
     #: each pattern's trigger words (every match of a pattern holds one of its own)
     entry_triggers: tuple[frozenset[str], ...]
+    #: each pattern's other sets of words a match holds one of (from its other fixed stretches):
+    #: a text without one of them is not tried either, which is cheaper than the pattern
+    also: tuple[tuple[frozenset[str], ...], ...]
     by_word: dict[str, tuple[int, ...]]
     triggers: frozenset[str]
+
+    def words(self) -> frozenset[str]:
+        """Every word the gate looks for, triggers and the other sets alike."""
+        return self.triggers.union(*(need for also in self.also for need in also))
 
 
 def _compile_gated(patterns: Sequence[str]) -> _Gated:
     """Compile a table of phrase patterns with the trigger words read off each one."""
     bounded = [_bounded(p) for p in patterns]
-    entry_triggers = tuple(map(trigger_words, bounded))
+    required = [required_words(p) for p in bounded]
     by_word: dict[str, list[int]] = {}
-    for i, words in enumerate(entry_triggers):
-        for word in sorted(words):
+    for i, (triggers, *_) in enumerate(required):
+        for word in sorted(triggers):
             by_word.setdefault(word, []).append(i)
-    return _Gated(tuple(map(re.compile, bounded)), entry_triggers,
+    return _Gated(tuple(map(re.compile, bounded)), tuple(need[0] for need in required),
+                  tuple(need[1:] for need in required),
                   {w: tuple(ix) for w, ix in by_word.items()}, frozenset(by_word))
 
 
@@ -127,8 +135,8 @@ _SAFE = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in lexicon.SAFE_PHRASE
 #: every word that lets an idiom or a threat, safeguarding, spam or sexual pattern be tried
 _ANY_TRIGGER = (_IDIOMS.triggers | _THREAT.triggers | _SAFEGUARDING.triggers | _SPAM.triggers
                 | _SEXUAL.triggers)
-#: every trigger word of every table
-_GATE_TRIGGERS: frozenset[str] = frozenset().union(*(t.triggers for t in _GATED_TABLES.values()))
+#: every word any table's gate looks for
+_GATE_WORDS: frozenset[str] = frozenset().union(*(t.words() for t in _GATED_TABLES.values()))
 
 _ALL_WORDS: tuple[tuple[str, frozenset[str]], ...] = (
     ("swear", lexicon.SWEARS),
@@ -153,8 +161,7 @@ for _group, _words in _ALL_WORDS:
 _REPLY = re.compile(r"\s*@\w")
 _NEEDS_CANONICAL = re.compile(r"[^\W\d_][*#%]|([^\W\d_])\1\1|[^\W\d_]'s\b")
 #: every word whose presence some rule tests (`_lexical_window` keeps just these of a text's)
-_WATCHED: frozenset[str] = (_KNOWN | lexicon.FRAMED_INSULTS | _GATE_TRIGGERS
-                            | lexicon.BODY_WORDS)
+_WATCHED: frozenset[str] = _KNOWN | lexicon.FRAMED_INSULTS | _GATE_WORDS | lexicon.BODY_WORDS
 
 
 @functools.lru_cache(maxsize=4096)
@@ -235,9 +242,13 @@ def _search_gated(gated: _Gated, joined: str, words: frozenset[str]) -> re.Match
     else:
         order = sorted({i for word in present for i in by_word[word]})
     for i in order:
-        m = gated.patterns[i].search(joined)
-        if m:
-            return m
+        for need in gated.also[i]:
+            if words.isdisjoint(need):
+                break  # a fixed stretch of the pattern is missing: it cannot match
+        else:
+            m = gated.patterns[i].search(joined)
+            if m:
+                return m
     return None
 
 
@@ -282,11 +293,11 @@ def _lexical_window(text: str, hits: LexicalHits) -> None:
 
 
 def _gate_words(joined: str, toks: Sequence[str], wordset: frozenset[str]) -> frozenset[str]:
-    """`wordset` with the trigger words that are pieces of longer tokens ("maga#illegals")."""
+    """`wordset` with the gates' words that are pieces of longer tokens ("maga#illegals")."""
     if "'" in joined or "#" in joined or "*" in joined or "%" in joined:
         # only the tokens with glue in them (a token of letters and digits is alphanumeric)
         pieces = [p for tok in itertools.filterfalse(str.isalnum, toks) for p in _GLUE.split(tok)]
-        glued = _GATE_TRIGGERS.intersection(pieces)
+        glued = _GATE_WORDS.intersection(pieces)
         if glued:
             return wordset | glued
     return wordset

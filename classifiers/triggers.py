@@ -63,10 +63,17 @@ def trigger_words(pattern: str) -> frozenset[str]:
     Raises ValueError when no such set exists (say, a match can be all wildcards), so that a
     pattern that could never be gated is found when the rules are compiled.
     """
-    cover = _sequence_cover(sre_parse.parse(pattern), _OPEN, _OPEN)
-    if not cover:
+    return required_words(pattern)[0]
+
+
+def required_words(pattern: str) -> tuple[frozenset[str], ...]:
+    """Sets of words a match of `pattern` holds one of each of, one per fixed stretch of it,
+    cheapest first; raises ValueError when there is none."""
+    stretches = _stretches(sre_parse.parse(pattern), _OPEN, _OPEN)
+    covers = [c for c in itertools.starmap(_stretch_cover, stretches) if c]
+    if not covers:
         raise ValueError(f"no word is in every match of {pattern!r}: give it a fixed word")
-    return cover
+    return tuple(sorted(dict.fromkeys(covers), key=_total))
 
 
 @functools.cache
@@ -176,32 +183,33 @@ def _words_in(string: str, left: _Edge, right: _Edge) -> frozenset[str] | None:
 
 def _hitting_set(needs: list[frozenset[str]]) -> frozenset[str]:
     """Few, cheap words such that each set in `needs` has one (greedy, then pruned)."""
-    if all(len(words) == 1 for words in needs):
-        return frozenset().union(*needs)  # an alternation of single words: all of them
+    # the only word of a set must be chosen ("teachers" in "kill teachers", "kill the teachers")
+    forced = {word for words in needs if len(words) == 1 for word in words}
+    left = [words for words in needs if forced.isdisjoint(words)]
     holders: dict[str, list[int]] = {}
-    for i, words in enumerate(needs):
+    for i, words in enumerate(left):
         for word in words:
             holders.setdefault(word, []).append(i)
     counts = {word: len(held) for word, held in holders.items()}
-    met = [False] * len(needs)
-    chosen: set[str] = set()
+    met = [False] * len(left)
+    picked: set[str] = set()
     while counts:
         # the most sets met per cost; ties to the word that meets more, then the longer one
         # (then the later in the alphabet, so that the choice never depends on set order)
         best = max(counts, key=lambda w: (counts[w] / cost(w), counts[w], len(w), w))
-        chosen.add(best)
+        picked.add(best)
         for i in holders[best]:
             if not met[i]:
                 met[i] = True
-                for word in needs[i]:
+                for word in left[i]:
                     counts[word] -= 1
                     if not counts[word]:
                         del counts[word]
     # a word picked early may be needed by no set once the later picks are in
-    for word in sorted(chosen, key=lambda w: (-cost(w), w)):
-        if all(len(needs[i] & chosen) > 1 for i in holders[word]):
-            chosen.discard(word)
-    return frozenset(chosen)
+    for word in sorted(picked, key=lambda w: (-cost(w), w)):
+        if all(len(left[i] & picked) > 1 for i in holders[word]):
+            picked.discard(word)
+    return frozenset(forced | picked)
 
 
 def _strings(run: Sequence[Any]) -> list[str] | None:

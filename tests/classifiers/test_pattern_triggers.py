@@ -40,19 +40,26 @@ def _words(phrase: str) -> set[str]:
 
 @pytest.mark.parametrize(("name", "i", "pattern"), ENTRIES, ids=IDS)
 def test_every_match_holds_a_trigger_word(name: str, i: int, pattern: str) -> None:
-    triggers = _table(name).entry_triggers[i]
+    table = _table(name)
+    triggers = table.entry_triggers[i]
     assert triggers, f"{name} entry {i} has no trigger word"
-    missed = [p for p in language(pattern) if triggers.isdisjoint(_words(p))]
+    phrases = language(pattern)
+    missed = [p for p in phrases if triggers.isdisjoint(_words(p))]
     assert missed == [], f"{name} entry {i}: no trigger word in {missed[:5]}"
+    # and a word of each of the other sets the gate asks for
+    for need in table.also[i]:
+        assert need
+        missed = [p for p in phrases if need.isdisjoint(_words(p))]
+        assert missed == [], f"{name} entry {i}: none of {sorted(need)} in {missed[:5]}"
 
 
 @pytest.mark.parametrize("name", list(rules._GATED_TABLES))
-def test_trigger_words_are_watched_words(name: str) -> None:
+def test_gate_words_are_watched_words(name: str) -> None:
     table = _table(name)
     # the text's words are kept only when some rule watches them
-    assert table.triggers <= rules._WATCHED
-    assert table.triggers <= rules._GATE_TRIGGERS
-    words = sorted(table.triggers)
+    assert table.words() <= rules._WATCHED
+    assert table.words() <= rules._GATE_WORDS
+    words = sorted(table.words())
     assert all(re.fullmatch(r"[a-z0-9]+(?:'[a-z0-9]+)*", word) for word in words), words
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers.triggers import cost, trigger_words
+from classifiers.triggers import cost, required_words, trigger_words
 
 
 @pytest.mark.parametrize(("pattern", "expected"), [
@@ -21,6 +21,12 @@ from classifiers.triggers import cost, trigger_words
 ])
 def test_reads_the_words_every_match_holds(pattern: str, expected: set[str]) -> None:
     assert trigger_words(pattern) == expected
+
+
+def test_each_fixed_stretch_gives_a_set_the_cheapest_first() -> None:
+    assert required_words(r"\b(?:kill|stab) (?:all )?(?:the )?teachers\b") == (
+        frozenset({"teachers"}), frozenset({"kill", "stab"}))
+    assert trigger_words(r"\b(?:kill|stab) (?:all )?(?:the )?teachers\b") == {"teachers"}
 
 
 def test_optional_endings_are_listed_in_full() -> None:
