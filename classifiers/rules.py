@@ -228,7 +228,7 @@ def lexical_hits(text: str) -> LexicalHits:
 
 
 def _search_gated(gated: _Gated, joined: str, words: frozenset[str]) -> re.Match[str] | None:
-    """The first pattern (in lexicon order) whose trigger word is present and that matches.
+    """The first pattern (in lexicon order) that matches, of those whose gate words are present.
 
     Patterns are tried in lexicon order, not set order, so the quoted reason does not depend
     on the interpreter's string-hash seed.
