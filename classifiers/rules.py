@@ -24,6 +24,7 @@ from classifiers.normalise import (
     tokens,
     without_mentions,
 )
+from classifiers.triggers import required_words
 
 RULES_VERSION = "rules-5"
 
@@ -81,16 +82,29 @@ class _Gated:
     """Patterns indexed by trigger word, so a text only tries the patterns its words allow."""
 
     patterns: tuple[re.Pattern[str], ...]
+    #: each pattern's trigger words (every match of a pattern holds one of its own)
+    entry_triggers: tuple[frozenset[str], ...]
+    #: each pattern's other sets of words a match holds one of (from its other fixed stretches):
+    #: a text without one of them is not tried either, which is cheaper than the pattern
+    also: tuple[tuple[frozenset[str], ...], ...]
     by_word: dict[str, tuple[int, ...]]
     triggers: frozenset[str]
 
+    def words(self) -> frozenset[str]:
+        """Every word the gate looks for, triggers and the other sets alike."""
+        return self.triggers.union(*(need for also in self.also for need in also))
 
-def _compile_gated(patterns: Sequence[tuple[frozenset[str], str]]) -> _Gated:
+
+def _compile_gated(patterns: Sequence[str]) -> _Gated:
+    """Compile a table of phrase patterns with the trigger words read off each one."""
+    bounded = [_bounded(p) for p in patterns]
+    required = [required_words(p) for p in bounded]
     by_word: dict[str, list[int]] = {}
-    for i, (triggers, _) in enumerate(patterns):
-        for word in triggers:
+    for i, (triggers, *_) in enumerate(required):
+        for word in sorted(triggers):
             by_word.setdefault(word, []).append(i)
-    return _Gated(tuple(re.compile(_bounded(p)) for _, p in patterns),
+    return _Gated(tuple(map(re.compile, bounded)), tuple(need[0] for need in required),
+                  tuple(need[1:] for need in required),
                   {w: tuple(ix) for w, ix in by_word.items()}, frozenset(by_word))
 
 
@@ -103,22 +117,26 @@ _SAFEGUARDING = _compile_gated(lexicon.SAFEGUARDING_PATTERNS)
 _SPAM = _compile_gated(lexicon.SPAM_PATTERNS)
 _SEXUAL = _compile_gated(lexicon.SEXUAL_PATTERNS)
 _HATE = _compile_gated(lexicon.HATE_PATTERNS)
+_KYS = _compile_gated((lexicon.KYS_PATTERN,))
+#: the idioms, gated for finding them in a text (`_IDIOM` tells whether a threat is one)
+_IDIOMS = _compile_gated(lexicon.IDIOM_PATTERNS)
+_IDIOM = _compile_any(lexicon.IDIOM_PATTERNS)
+#: every gated table, by name (the trigger test walks them all)
+_GATED_TABLES: dict[str, _Gated] = {
+    "threat": _THREAT, "safeguarding": _SAFEGUARDING, "spam": _SPAM, "sexual": _SEXUAL,
+    "hate": _HATE, "kys": _KYS, "idiom": _IDIOMS,
+}
 #: where a token splits into the pieces `\b` sees: a pattern's `\b` also falls beside an
-#: apostrophe or a mask character inside a token, so a hate phrase can begin or end there
+#: apostrophe or a mask character inside a token, so a phrase can begin or end there
 #: ("maga#buildthatwall", which the masked-word tokenizer keeps whole, or "rapefugee's") and its
 #: trigger word is then a piece of a token, not one of the text's words
 _GLUE = re.compile(r"['*#%]")
-_KYS = re.compile(lexicon.KYS_PATTERN)
-_KYS_TRIGGERS = frozenset({"yourself", "yourselves", "urself", "self", "kys"})
-_IDIOM = _compile_any(lexicon.IDIOM_PATTERNS)
-_IDIOM_HINT = frozenset([
-    "kill", "killed", "killing", "it", "dying", "murder", "murdered", "smash", "smashed",
-    "smashing", "slay", "slayed", "slaying", "dead",
-])
 _SAFE = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in lexicon.SAFE_PHRASES) + r")\b")
 #: every word that lets an idiom or a threat, safeguarding, spam or sexual pattern be tried
-_ANY_TRIGGER = (_IDIOM_HINT | _THREAT.triggers | _SAFEGUARDING.triggers | _SPAM.triggers
+_ANY_TRIGGER = (_IDIOMS.triggers | _THREAT.triggers | _SAFEGUARDING.triggers | _SPAM.triggers
                 | _SEXUAL.triggers)
+#: every word any table's gate looks for
+_GATE_WORDS: frozenset[str] = frozenset().union(*(t.words() for t in _GATED_TABLES.values()))
 
 _ALL_WORDS: tuple[tuple[str, frozenset[str]], ...] = (
     ("swear", lexicon.SWEARS),
@@ -143,8 +161,7 @@ for _group, _words in _ALL_WORDS:
 _REPLY = re.compile(r"\s*@\w")
 _NEEDS_CANONICAL = re.compile(r"[^\W\d_][*#%]|([^\W\d_])\1\1|[^\W\d_]'s\b")
 #: every word whose presence some rule tests (`_lexical_window` keeps just these of a text's)
-_WATCHED: frozenset[str] = (_KNOWN | lexicon.FRAMED_INSULTS | _ANY_TRIGGER | _HATE.triggers
-                            | lexicon.BODY_WORDS | frozenset({"self", "kys"}))
+_WATCHED: frozenset[str] = _KNOWN | lexicon.FRAMED_INSULTS | _GATE_WORDS | lexicon.BODY_WORDS
 
 
 @functools.lru_cache(maxsize=4096)
@@ -211,7 +228,7 @@ def lexical_hits(text: str) -> LexicalHits:
 
 
 def _search_gated(gated: _Gated, joined: str, words: frozenset[str]) -> re.Match[str] | None:
-    """The first pattern (in lexicon order) whose trigger word is present and that matches.
+    """The first pattern (in lexicon order) that matches, of those whose gate words are present.
 
     Patterns are tried in lexicon order, not set order, so the quoted reason does not depend
     on the interpreter's string-hash seed.
@@ -225,9 +242,13 @@ def _search_gated(gated: _Gated, joined: str, words: frozenset[str]) -> re.Match
     else:
         order = sorted({i for word in present for i in by_word[word]})
     for i in order:
-        m = gated.patterns[i].search(joined)
-        if m:
-            return m
+        for need in gated.also[i]:
+            if words.isdisjoint(need):
+                break  # a fixed stretch of the pattern is missing: it cannot match
+        else:
+            m = gated.patterns[i].search(joined)
+            if m:
+                return m
     return None
 
 
@@ -252,32 +273,31 @@ def _lexical_window(text: str, hits: LexicalHits) -> None:
             word = called.group(1) or called.group(2)
             if word in lexicon.FRAMED_INSULTS:
                 hits.add(Label.ABUSE, f"abuse: called {word!r}")
-    if "yourself" in joined or "urself" in joined or "self" in wordset or "kys" in wordset:
-        m = _KYS.search(joined)
-        if m:
-            hits.add(Label.ABUSE, f"abuse: {m.group()!r}")
-            hits.add(Label.THREAT, f"threat: {m.group()!r}")
+    words = _gate_words(joined, toks, wordset)
+    m = _search_gated(_KYS, joined, words)
+    if m:
+        hits.add(Label.ABUSE, f"abuse: {m.group()!r}")
+        hits.add(Label.THREAT, f"threat: {m.group()!r}")
     # about a third of comments have none of the words any phrase pattern needs
-    if not _ANY_TRIGGER.isdisjoint(wordset):
-        _phrase_hits(joined, wordset, hits)
+    if not _ANY_TRIGGER.isdisjoint(words):
+        _phrase_hits(joined, words, hits)
     if not text.isascii() and not lexicon.SEXUAL_EMOJI.isdisjoint(text):
         _emoji_hits(text, hits, wordset)  # (which needs one of the sexual emoji)
     if Label.SEXUAL in hits.labels and Label.SAFEGUARDING not in hits.labels:
         child = about_a_child(joined)
         if child:
             hits.add(Label.SAFEGUARDING, f"safeguarding: sexual and about a child ({child!r})")
-    # not behind the test above: a hate phrase's trigger can be a piece of a token
-    m = _search_gated(_HATE, joined, _hate_words(joined, toks, wordset))
+    m = _search_gated(_HATE, joined, words)
     if m:
         hits.add(Label.HATE, f"hate: {m.group()!r}")
 
 
-def _hate_words(joined: str, toks: Sequence[str], wordset: frozenset[str]) -> frozenset[str]:
-    """`wordset` with the hate trigger words that are pieces of longer tokens ("maga#illegals")."""
+def _gate_words(joined: str, toks: Sequence[str], wordset: frozenset[str]) -> frozenset[str]:
+    """`wordset` with the gates' words that are pieces of longer tokens ("maga#illegals")."""
     if "'" in joined or "#" in joined or "*" in joined or "%" in joined:
         # only the tokens with glue in them (a token of letters and digits is alphanumeric)
         pieces = [p for tok in itertools.filterfalse(str.isalnum, toks) for p in _GLUE.split(tok)]
-        glued = _HATE.triggers.intersection(pieces)
+        glued = _GATE_WORDS.intersection(pieces)
         if glued:
             return wordset | glued
     return wordset
@@ -319,20 +339,20 @@ def about_a_child(joined: str) -> str | None:
     return m.group() if m else None
 
 
-def _phrase_hits(joined: str, wordset: frozenset[str], hits: LexicalHits) -> None:
+def _phrase_hits(joined: str, words: frozenset[str], hits: LexicalHits) -> None:
     """Idioms and the threat, safeguarding, spam and sexual phrase patterns."""
-    if not _IDIOM_HINT.isdisjoint(wordset) and _IDIOM.search(joined):
+    if _search_gated(_IDIOMS, joined, words):
         hits.idiom = True
-    m = _search_gated(_THREAT, joined, wordset)
+    m = _search_gated(_THREAT, joined, words)
     if m and not _IDIOM.search(m.group()):
         hits.add(Label.THREAT, f"threat: {m.group()!r}")
-    m = _search_gated(_SAFEGUARDING, joined, wordset)
+    m = _search_gated(_SAFEGUARDING, joined, words)
     if m:
         hits.add(Label.SAFEGUARDING, f"safeguarding: {m.group()!r}")
-    m = _search_gated(_SPAM, joined, wordset)
+    m = _search_gated(_SPAM, joined, words)
     if m:
         hits.add(Label.SPAM, f"spam: {m.group()!r}")
-    m = _search_gated(_SEXUAL, joined, wordset)
+    m = _search_gated(_SEXUAL, joined, words)
     if m:
         hits.add(Label.SEXUAL, f"sexual: {m.group()!r}")
 

@@ -1,81 +1,14 @@
-"""The hate patterns' trigger words: every match of an entry holds one, so gating loses nothing."""
+"""The hate phrase patterns: what they catch and what they leave alone."""
 
 from __future__ import annotations
 
-import itertools
-import random
 import re
-
-# the regex parser, to list the phrases a pattern matches (private, but stable since 3.11)
-from re import _constants as sre_constants  # type: ignore[attr-defined]
-from re import _parser as sre_parser  # type: ignore[attr-defined]
-from typing import Any
 
 import pytest
 
 from classifiers import lexicon, rules
 from classifiers.base import Label
-
-#: stands for any word where a pattern allows one (`\S+`)
-GAP = "blah"
-ENTRIES = list(enumerate(lexicon.HATE_PATTERNS))
-
-
-def _language(parsed: Any) -> list[str]:
-    """Every string a parsed pattern matches, a repeat taken at most once beyond its minimum."""
-    out = [""]
-    for op, av in parsed:
-        out = [head + tail for head in out for tail in _item(op, av)]
-    return out
-
-
-def _item(op: Any, av: Any) -> list[str]:
-    c = sre_constants
-    not_space = (c.IN, [(c.CATEGORY, c.CATEGORY_NOT_SPACE)])
-    if op is c.LITERAL:
-        return [chr(av)]
-    if op in (c.AT, c.ASSERT, c.ASSERT_NOT):  # zero-width: checked by the fullmatch below
-        return [""]
-    if op is c.SUBPATTERN:
-        return _language(av[-1])
-    if op is c.BRANCH:
-        return [s for alternative in av[1] for s in _language(alternative)]
-    if (op, av) == not_space:
-        return [GAP]
-    if op is c.IN and all(o is c.LITERAL for o, _ in av):
-        return [chr(a) for _, a in av]
-    if op is c.MAX_REPEAT:
-        low, high, body = av
-        if list(body) == [not_space]:  # `\S+`: one word
-            return [GAP] if low else ["", GAP]
-        once = _language(body)
-        counts = range(low, low + 2 if high > low else low + 1)
-        return ["".join(parts) for n in counts for parts in itertools.product(once, repeat=n)]
-    raise AssertionError(f"the test cannot list the phrases of {op} {av}: extend `_item`")
-
-
-def language(pattern: str) -> list[str]:
-    """The phrases `pattern` matches (gaps filled with `GAP`), each checked against it."""
-    phrases = _language(sre_parser.parse(pattern))
-    compiled = re.compile(pattern)
-    assert all(compiled.fullmatch(p) for p in phrases)
-    return phrases
-
-
-@pytest.mark.parametrize(("i", "entry"), ENTRIES)
-def test_every_match_holds_a_trigger_word(i: int, entry: tuple[frozenset[str], str]) -> None:
-    triggers, pattern = entry
-    missed = [p for p in language(pattern) if triggers.isdisjoint(p.split(" "))]
-    assert missed == [], f"entry {i}: add a trigger word for {missed[:5]}"
-
-
-@pytest.mark.parametrize(("i", "entry"), ENTRIES)
-def test_trigger_words_are_watched_words(i: int, entry: tuple[frozenset[str], str]) -> None:
-    triggers, pattern = entry
-    # the text's words are kept only when some rule watches them, and `\b.*\b` would be rewritten
-    assert triggers <= rules._WATCHED
-    assert all(re.fullmatch(r"[a-z]+", word) for word in triggers), sorted(triggers)
-    assert rules._bounded(pattern) == pattern
+from tests.classifiers.pattern_language import language
 
 
 @pytest.mark.parametrize("phrases", [
@@ -86,33 +19,6 @@ def test_any_of_matches_exactly_its_phrases(phrases: tuple[str, ...]) -> None:
     pattern = lexicon._any_of(phrases)
     assert sorted(language(pattern)) == sorted(phrases)
     assert all(re.fullmatch(pattern, p) for p in phrases)
-
-
-def _hate_match(joined: str) -> re.Match[str] | None:
-    toks = joined.split(" ")
-    words = rules._WATCHED.intersection(toks)
-    return rules._search_gated(rules._HATE, joined, rules._hate_words(joined, toks, words))
-
-
-#: every pattern as one alternation, as the rule layer searched them before they were gated
-ALTERNATION = re.compile("|".join(pattern for _, pattern in lexicon.HATE_PATTERNS))
-
-
-@pytest.mark.parametrize(("i", "entry"), ENTRIES)
-def test_gated_search_finds_every_match_even_inside_a_token(
-    i: int, entry: tuple[frozenset[str], str]
-) -> None:
-    phrases = language(entry[1])
-    rng = random.Random(i)
-    # a `\b` also falls beside an apostrophe or a mask character, inside a token
-    for phrase in rng.sample(phrases, min(len(phrases), 300)):
-        for text in (phrase, f"well {phrase} ok", f"o'{phrase}'s", f"#maga#{phrase}#x",
-                     f"f*{phrase}"):
-            assert _hate_match(text), text
-        words = phrase.split(" ")
-        rng.shuffle(words)
-        shuffled = " and ".join(words)
-        assert bool(_hate_match(shuffled)) == bool(ALTERNATION.search(shuffled)), shuffled
 
 
 def hate(text: str) -> bool:
