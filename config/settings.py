@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import timedelta
 from enum import StrEnum
@@ -142,6 +143,20 @@ class Web(Strict):
     port: Annotated[int, Field(ge=0, le=65535)] = 8080
     #: the address people use (links in e-mails); defaults to http://host:port
     public_url: str = ""
+    #: largest request body accepted, in bytes; larger ones get 413 before they are read
+    max_body_bytes: Annotated[int, Field(ge=1024, le=1024**3)] = 1024 * 1024
+    #: proxies (addresses or CIDRs) whose X-Forwarded-For names the real client
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or CIDR network") from None
+        return value
 
     @model_validator(mode="after")
     def _default_public_url(self) -> Web:
