@@ -25,6 +25,7 @@ from monitor.web import api, views
 from monitor.web.actions import BadInput
 from monitor.web.bodylimit import BodySizeLimit
 from monitor.web.deps import Forbidden, NotAuthenticated, WebState
+from monitor.web.formguard import FormGuard
 from monitor.web.maintenance import analyze_sqlite
 from monitor.web.security import LoginLimiter, derive_key, session_secret
 
@@ -156,6 +157,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.add_middleware(asgi_csrf, signing_secret=derive_key(secret, "csrf"),
                        always_protect={"/login"}, cookie_secure=secure,
                        send_csrf_failed=_csrf_failed)
+    app.add_middleware(FormGuard)
     # Added last, so it runs first: nothing below reads a body it has not vetted.
     app.add_middleware(BodySizeLimit, max_bytes=settings.web.max_body_bytes)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
