@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import re
 import secrets
@@ -11,12 +10,13 @@ from collections.abc import Sequence
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from config.settings import Role
 from monitor import audit
-from monitor.models import User, utcnow
+from monitor.models import Setting, User, utcnow
+from monitor.sqlutil import insert_ignoring_conflicts
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +77,26 @@ def parse_role(value: str) -> Role:
                         f"{', '.join(r.value for r in Role)})") from None
 
 
-def session_epoch(user: User) -> str:
-    """Changes whenever the password does, so a reset signs out every other session."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+def _generation_key(user_id: int) -> str:
+    return f"user.{user_id}.sessions"
+
+
+def session_epoch(session: Session, user: User) -> str:
+    """The user's session generation: a session is valid only while it matches."""
+    value = session.execute(select(Setting.value).where(
+        Setting.key == _generation_key(user.id))).scalar_one_or_none()
+    return value or "initial"
+
+
+def end_sessions(session: Session, user: User) -> None:
+    """End every session the user has (a new generation); they sign in again. Never commits."""
+    # Kept in settings_kv rather than a users column, so no migration is needed; insert then
+    # update, so two sign-outs at once cannot clash on the key.
+    key, value = _generation_key(user.id), secrets.token_urlsafe(12)
+    session.execute(insert_ignoring_conflicts(session, Setting, ["key"]).values(
+        key=key, value=value, updated_at=utcnow()))
+    session.execute(update(Setting).where(Setting.key == key).values(value=value,
+                                                                      updated_at=utcnow()))
 
 
 def get(session: Session, *, username: str) -> User:
@@ -135,6 +152,8 @@ def set_disabled(session: Session, *, username: str, actor: str, disabled: bool 
     """Disable (or re-enable) an account; its sessions stop working at the next request."""
     user = get(session, username=username)
     user.disabled = disabled
+    if disabled:
+        end_sessions(session, user)
     audit.record(session, actor=actor, action="user.disable" if disabled else "user.enable",
                  target_type="user", target_id=user.id, details={"username": user.username})
     return user
@@ -147,6 +166,7 @@ def reset_password(session: Session, *, username: str, actor: str,
     password = password if password is not None else new_password()
     _check_password(password)
     user.password_hash = _hasher.hash(password)
+    end_sessions(session, user)
     audit.record(session, actor=actor, action="user.reset_password", target_type="user",
                  target_id=user.id, details={"username": user.username})
     return user, password
@@ -173,6 +193,14 @@ def authenticate(session: Session, *, username: str, password: str) -> User:
     audit.record(session, actor=user.username, action="user.login", target_type="user",
                  target_id=user.id, details={})
     return user
+
+
+def sign_out(session: Session, *, user_id: int) -> None:
+    """The user signed out: end their sessions everywhere, so a copied cookie stops working."""
+    user = get_by_id(session, user_id=user_id)
+    end_sessions(session, user)
+    audit.record(session, actor=user.username, action="user.logout", target_type="user",
+                 target_id=user.id, details={})
 
 
 def seed_demo_users(session: Session) -> list[tuple[str, str, str]]:

@@ -110,7 +110,7 @@ def login(
     try:
         with state.write() as session:
             user = users.authenticate(session, username=username, password=password)
-            uid, epoch = user.id, users.session_epoch(user)
+            uid, epoch = user.id, users.session_epoch(session, user)
     except users.AuthenticationFailed:
         state.limiter.failed(address, username)
         log.info("failed login for %s from %s", username[:64], address)
@@ -123,8 +123,10 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, _user: StaffUser) -> Response:
-    """End the session."""
+def logout(request: Request, state: State, user: StaffUser) -> Response:
+    """End the user's sessions on the server (a kept copy of the cookie stops working too)."""
+    with state.write() as session:
+        users.sign_out(session, user_id=user.id)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
