@@ -153,9 +153,10 @@ class Web(Strict):
     def _addresses(cls, value: list[str]) -> list[str]:
         for entry in value:
             try:
-                ipaddress.ip_network(entry, strict=False)
+                ipaddress.ip_network(entry)
             except ValueError:
-                raise ValueError(f"{entry!r} is not an IP address or CIDR network") from None
+                raise ValueError(f"{entry!r} is not an IP address or a CIDR network "
+                                 "(e.g. 10.0.0.0/8)") from None
         return value
 
     @model_validator(mode="after")

@@ -316,6 +316,13 @@ def disable_user(state: State, user: AdminUser, username: Username,
                                             disabled=not enable))
 
 
+@router.post("/users/{username}/unlock", responses=ERRORS)
+def unlock_user(state: State, user: AdminUser, username: Username) -> UserOut:
+    """Lift the account's login lockout, from every address."""
+    with state.write() as session:
+        return _user_out(users.unlock(session, username=username, actor=user.username))
+
+
 @router.post("/users/{username}/reset-password", responses=ERRORS)
 def reset_password(state: State, user: AdminUser, username: str) -> Password:
     """A new random password, returned once."""

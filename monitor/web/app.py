@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from monitor import alerts, users
 from monitor.db import readonly_factory
@@ -160,6 +161,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.add_middleware(FormGuard)
     # Added last, so it runs first: nothing below reads a body it has not vetted.
     app.add_middleware(BodySizeLimit, max_bytes=settings.web.max_body_bytes)
+    # Outermost: the client address is the proxy's claim only when the proxy is trusted.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.web.trusted_proxies)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(views.router)
     app.include_router(api.router)

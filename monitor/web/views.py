@@ -98,25 +98,28 @@ def login(
     password: Annotated[str, Form(max_length=users.MAX_PASSWORD)],
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
-    """Check the password (rate-limited per address and per username) and start a session."""
+    """Check the password (rate-limited per username and per address) and start a session."""
     address = request.client.host if request.client else "unknown"
     target = safe_next(next)
-    if not state.limiter.allowed(address, username):
-        log.warning("login rate limit reached for %s from %s", username[:64], address)
+    name = users.normalise(username)
+    with state.read() as session:
+        lockout = users.lockout_epoch(session, username=name)
+    if not state.limiter.allowed(address, name, lockout):
+        log.warning("login rate limit reached for %s from %s", name[:64], address)
         return render(request, state, None, "login.html",
                       {"next": target, "error": "Too many attempts. Wait 15 minutes and try "
                                                 "again, or ask an administrator."},
                       status=429)
     try:
         with state.write() as session:
-            user = users.authenticate(session, username=username, password=password)
+            user = users.authenticate(session, username=name, password=password)
             uid, epoch = user.id, users.session_epoch(session, user)
     except users.AuthenticationFailed:
-        state.limiter.failed(address, username)
-        log.info("failed login for %s from %s", username[:64], address)
+        state.limiter.failed(address, name, lockout)
+        log.info("failed login for %s from %s", name[:64], address)
         return render(request, state, None, "login.html",
                       {"next": target, "error": "Wrong username or password."}, status=401)
-    state.limiter.succeeded(address, username)
+    state.limiter.succeeded(address, name, lockout)
     request.session.clear()
     request.session.update({"uid": uid, "epoch": epoch})
     return RedirectResponse(target, status_code=303)
@@ -415,6 +418,15 @@ def users_disable(request: Request, state: State, user: AdminUser, username: Use
     with state.write() as session:
         users.set_disabled(session, username=username, actor=user.username, disabled=not enable)
     flash(request, "ok", f"{username} {'enabled' if enable else 'disabled'}.")
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{username}/unlock")
+def users_unlock(request: Request, state: State, user: AdminUser, username: Username) -> Response:
+    """Lift the account's login lockout, from every address."""
+    with state.write() as session:
+        users.unlock(session, username=username, actor=user.username)
+    flash(request, "ok", f"{username}: lockout lifted.")
     return RedirectResponse("/admin/users", status_code=303)
 
 
