@@ -83,6 +83,15 @@ def healthz() -> PlainTextResponse:
     return PlainTextResponse("ok")
 
 
+@router.get("/api/docs")
+def api_docs(request: Request, state: State) -> Response:
+    """The JSON API's operations and a link to its OpenAPI description (works offline)."""
+    paths: dict[str, dict[str, dict[str, Any]]] = request.app.openapi()["paths"]
+    operations = [(method.upper(), path, op.get("summary", ""))
+                  for path, item in paths.items() for method, op in item.items()]
+    return render(request, state, None, "api_docs.html", {"operations": operations})
+
+
 @router.get("/login")
 def login_form(request: Request, state: State,
                next: Annotated[str, Query(max_length=2000)] = "/") -> Response:
