@@ -200,7 +200,7 @@ class Digest(Strict):
     recipients: list[str] = Field(default_factory=list)
     #: quote up to three redacted examples of abusive comments (never safeguarding ones)
     quote_abusive_text: bool = False
-    #: name repeatedly flagged accounts; off because they may be children
+    #: name repeatedly flagged accounts (never by their safeguarding flags); off: may be children
     show_account_names: bool = False
 
     @field_validator("timezone")
