@@ -315,7 +315,7 @@ def audit_log(request: Request, state: State, user: OversightUser,
               params: Annotated[queries.AuditParams, Query()]) -> Response:
     """The audit trail: search, filter by actor, action and date; CSV export."""
     with state.read() as session:
-        events, has_next = queries.audit_page(session, params)
+        events, has_next = queries.audit_page(session, params, user)
         actors = list(session.execute(select(AuditEvent.actor).distinct()
                                       .order_by(AuditEvent.actor).limit(200)).scalars())
     current = params.model_dump(mode="json", exclude_defaults=True)
@@ -328,7 +328,8 @@ def audit_log(request: Request, state: State, user: OversightUser,
     }, nav="audit")
 
 
-def audit_csv_response(state: WebState, params: queries.AuditParams) -> Response:
+def audit_csv_response(state: WebState, params: queries.AuditParams,
+                       viewer: CurrentUser) -> Response:
     """The filtered audit trail as CSV, streamed."""
 
     def rows() -> Iterator[str]:
@@ -337,10 +338,12 @@ def audit_csv_response(state: WebState, params: queries.AuditParams) -> Response
         writer.writerow(["seq", "at", "actor", "action", "target_type", "target_id", "details",
                          "evidence_sha256", "prev_hash", "hash"])
         with state.read() as session:
-            for batch in queries.audit_batches(session, params):
+            for batch in queries.audit_batches(session, params, viewer):
                 for e in batch:
+                    details = "restricted" if e.redacted else json.dumps(e.details,
+                                                                          sort_keys=True)
                     writer.writerow([e.seq, e.at.isoformat(), e.actor, e.action, e.target_type,
-                                     e.target_id, json.dumps(e.details, sort_keys=True),
+                                     e.target_id, details,
                                      e.evidence_sha256 or "", e.prev_hash, e.hash])
                 yield buffer.getvalue()
                 buffer.seek(0)
@@ -352,10 +355,10 @@ def audit_csv_response(state: WebState, params: queries.AuditParams) -> Response
 
 
 @router.get("/audit.csv")
-def audit_csv(state: State, _user: OversightUser,
+def audit_csv(state: State, user: OversightUser,
               params: Annotated[queries.AuditParams, Query()]) -> Response:
     """CSV export of the filtered audit trail."""
-    return audit_csv_response(state, params)
+    return audit_csv_response(state, params, user)
 
 
 @router.get("/channels")
