@@ -167,7 +167,7 @@ def create_app(runtime: Runtime) -> FastAPI:
                        send_csrf_failed=_csrf_failed)
     app.add_middleware(FormGuard)
     app.add_middleware(DropAuthorization)
-    # Added last, so it runs first: nothing below reads a body it has not vetted.
+    # The last added runs first: the size limit comes before anything that reads a body.
     app.add_middleware(BodySizeLimit, max_bytes=settings.web.max_body_bytes)
     # Outermost: the client address is the proxy's claim only when the proxy is trusted.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.web.trusted_proxies)
