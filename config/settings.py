@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import timedelta
 from enum import StrEnum
@@ -142,6 +143,21 @@ class Web(Strict):
     port: Annotated[int, Field(ge=0, le=65535)] = 8080
     #: the address people use (links in e-mails); defaults to http://host:port
     public_url: str = ""
+    #: largest request body accepted, in bytes; larger ones get 413 before they are read
+    max_body_bytes: Annotated[int, Field(ge=1024, le=1024**3)] = 1024 * 1024
+    #: proxies (addresses or CIDRs) whose X-Forwarded-For names the real client
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or a CIDR network "
+                                 "(e.g. 10.0.0.0/8)") from None
+        return value
 
     @model_validator(mode="after")
     def _default_public_url(self) -> Web:
@@ -184,7 +200,7 @@ class Digest(Strict):
     recipients: list[str] = Field(default_factory=list)
     #: quote up to three redacted examples of abusive comments (never safeguarding ones)
     quote_abusive_text: bool = False
-    #: name repeatedly flagged accounts; off because they may be children
+    #: name repeatedly flagged accounts (never by their safeguarding flags); off: may be children
     show_account_names: bool = False
 
     @field_validator("timezone")

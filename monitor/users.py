@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import re
 import secrets
@@ -11,12 +10,13 @@ from collections.abc import Sequence
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from config.settings import Role
 from monitor import audit
-from monitor.models import User, utcnow
+from monitor.models import Setting, User, utcnow
+from monitor.sqlutil import insert_ignoring_conflicts
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +77,57 @@ def parse_role(value: str) -> Role:
                         f"{', '.join(r.value for r in Role)})") from None
 
 
-def session_epoch(user: User) -> str:
-    """Changes whenever the password does, so a reset signs out every other session."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+def normalise(username: str) -> str:
+    """A username as stored and compared: trimmed, lower-case."""
+    return username.strip().lower()
+
+
+# Per-user generations live in settings_kv rather than in users columns, so no migration is
+# needed: "sessions" (a session is valid while it matches) and "lockout" (login failures are
+# counted under the current one, so a new one lifts a lockout).
+def _mark_key(user_id: int, mark: str) -> str:
+    return f"user.{user_id}.{mark}"
+
+
+def _mark(session: Session, user_id: int, mark: str) -> str:
+    value = session.execute(select(Setting.value).where(
+        Setting.key == _mark_key(user_id, mark))).scalar_one_or_none()
+    return value or "initial"
+
+
+def _new_mark(session: Session, user_id: int, mark: str) -> None:
+    # Insert then update: two writers at once cannot clash on the key.
+    key, value = _mark_key(user_id, mark), secrets.token_urlsafe(12)
+    session.execute(insert_ignoring_conflicts(session, Setting, ["key"]).values(
+        key=key, value=value, updated_at=utcnow()))
+    session.execute(update(Setting).where(Setting.key == key).values(value=value,
+                                                                      updated_at=utcnow()))
+
+
+def session_epoch(session: Session, user: User) -> str:
+    """The user's session generation: a session is valid only while it matches."""
+    return _mark(session, user.id, "sessions")
+
+
+def end_sessions(session: Session, user: User) -> None:
+    """End every session the user has (a new generation); they sign in again. Never commits."""
+    _new_mark(session, user.id, "sessions")
+
+
+def lockout_epoch(session: Session, *, username: str) -> str:
+    """The generation login failures for `username` are counted under ("" if unknown)."""
+    user_id = session.execute(select(User.id).where(
+        User.username == normalise(username))).scalar_one_or_none()
+    return "" if user_id is None else _mark(session, user_id, "lockout")
+
+
+def unlock(session: Session, *, username: str, actor: str) -> User:
+    """Lift the user's login lockout from every address (a new lockout generation)."""
+    user = get(session, username=normalise(username))
+    _new_mark(session, user.id, "lockout")
+    audit.record(session, actor=actor, action="user.unlock", target_type="user",
+                 target_id=user.id, details={"username": user.username})
+    return user
 
 
 def get(session: Session, *, username: str) -> User:
@@ -114,7 +162,7 @@ def create(
     email: str | None = None,
 ) -> tuple[User, str]:
     """Add a user; returns it and its password (generated when not given). Never commits."""
-    username = username.strip().lower()
+    username = normalise(username)
     if not USERNAME.match(username):
         raise UserError("usernames are 2-63 characters: lower-case letters, digits, . _ -")
     if session.execute(select(User.id).where(User.username == username)).first():
@@ -135,6 +183,8 @@ def set_disabled(session: Session, *, username: str, actor: str, disabled: bool 
     """Disable (or re-enable) an account; its sessions stop working at the next request."""
     user = get(session, username=username)
     user.disabled = disabled
+    if disabled:
+        end_sessions(session, user)
     audit.record(session, actor=actor, action="user.disable" if disabled else "user.enable",
                  target_type="user", target_id=user.id, details={"username": user.username})
     return user
@@ -147,6 +197,7 @@ def reset_password(session: Session, *, username: str, actor: str,
     password = password if password is not None else new_password()
     _check_password(password)
     user.password_hash = _hasher.hash(password)
+    end_sessions(session, user)
     audit.record(session, actor=actor, action="user.reset_password", target_type="user",
                  target_id=user.id, details={"username": user.username})
     return user, password
@@ -155,7 +206,7 @@ def reset_password(session: Session, *, username: str, actor: str,
 def authenticate(session: Session, *, username: str, password: str) -> User:
     """The user if the password matches and the account is enabled; else AuthenticationFailed."""
     user = session.execute(
-        select(User).where(User.username == username.strip().lower())
+        select(User).where(User.username == normalise(username))
     ).scalar_one_or_none()
     if user is None or len(password) > MAX_PASSWORD:
         with contextlib.suppress(VerificationError):
@@ -173,6 +224,14 @@ def authenticate(session: Session, *, username: str, password: str) -> User:
     audit.record(session, actor=user.username, action="user.login", target_type="user",
                  target_id=user.id, details={})
     return user
+
+
+def sign_out(session: Session, *, user_id: int) -> None:
+    """The user signed out: end their sessions everywhere, so a copied cookie stops working."""
+    user = get_by_id(session, user_id=user_id)
+    end_sessions(session, user)
+    audit.record(session, actor=user.username, action="user.logout", target_type="user",
+                 target_id=user.id, details={})
 
 
 def seed_demo_users(session: Session) -> list[tuple[str, str, str]]:

@@ -1,4 +1,4 @@
-"""`socmon users add|list|disable|reset-password`: web accounts from the terminal."""
+"""`socmon users add|list|disable|reset-password|unlock`: web accounts from the terminal."""
 
 from __future__ import annotations
 
@@ -116,3 +116,20 @@ def reset_password(
         print_json({"username": username, "password": password})
     else:
         console.print(f"new password for {username}: {password}", markup=False)
+
+
+@app.command("unlock")
+def unlock(
+    username: Annotated[str, typer.Argument(help="Login name")],
+    config: ConfigOption = None,
+) -> None:
+    """Lift a login lockout (too many wrong passwords) from every address, at once."""
+    runtime = open_runtime(config)
+    try:
+        with transaction(runtime.factory) as session:
+            users.unlock(session, username=username, actor=_actor())
+    except users.UserError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        runtime.close()
+    console.print(f"{username}: lockout lifted", markup=False)

@@ -361,8 +361,12 @@ def _referrals(session: Session, start: datetime, end: datetime) -> int:
 def _repeat_accounts(session: Session, start: datetime, end: datetime, *,
                      with_names: bool) -> tuple[int, list[RepeatAccount]]:
     n_alerts = func.count(Alert.id)
+    safeguarding = or_(Alert.primary_label == "safeguarding", Alert.queue == "safeguarding",
+                       cast(Alert.labels, String).contains('"safeguarding"'))
+    # Flags other than safeguarding: only these may put a name in the digest.
+    n_other = func.sum(case((safeguarding, 0), else_=1))
     grouped = (
-        select(Item.platform, Item.author_id, n_alerts.label("n"),
+        select(Item.platform, Item.author_id, n_alerts.label("n"), n_other.label("other"),
                func.max(Item.author_name).label("name"))
         .join(Item, Item.id == Alert.item_id)
         .where(_in_week(Alert.created_at, start, end), Item.author_id.is_not(None),
@@ -373,11 +377,15 @@ def _repeat_accounts(session: Session, start: datetime, end: datetime, *,
     )
     total = int(session.execute(select(func.count()).select_from(grouped)).scalar_one())
     rows = session.execute(
-        select(grouped.c.platform, grouped.c.n, grouped.c.name)
+        select(grouped.c.platform, grouped.c.n, grouped.c.other, grouped.c.name)
         .order_by(grouped.c.n.desc(), grouped.c.platform).limit(TOP_ACCOUNTS)
     ).all()
-    return total, [RepeatAccount(p, int(n), name if with_names else None)
-                   for p, n, name in rows]
+    # An account is named only when its other flags alone make it a repeat account: one
+    # raising safeguarding concerns may be a child at risk, and a name in a forwarded e-mail
+    # would say so (one swear word beside two disclosures does not make it fair game).
+    return total, [RepeatAccount(p, int(n), name if with_names and other >= REPEAT_THRESHOLD
+                                 else None)
+                   for p, n, other, name in rows]
 
 
 def _channel_problems(session: Session, start: datetime, end: datetime,

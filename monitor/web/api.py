@@ -249,23 +249,23 @@ def safeguarding(state: State, user: DslUser,
 
 
 @router.get("/audit", responses=ERRORS)
-def audit_log(state: State, _user: OversightUser,
+def audit_log(state: State, user: OversightUser,
               params: Annotated[queries.AuditParams, Query()]) -> dict[str, Any]:
     """Audit events, newest first, filtered."""
     with state.read() as session:
-        events, has_next = queries.audit_page(session, params)
+        events, has_next = queries.audit_page(session, params, user)
     return {"page": params.page, "has_next": has_next,
             "events": [queries.audit_json(e) for e in events]}
 
 
 @router.get("/audit.csv", responses={**ERRORS, 200: {"content": {"text/csv": {}},
                                                       "description": "CSV"}})
-def audit_csv(state: State, _user: OversightUser,
+def audit_csv(state: State, user: OversightUser,
               params: Annotated[queries.AuditParams, Query()]) -> Response:
     """The filtered audit trail as CSV."""
     from monitor.web.views import audit_csv_response
 
-    return audit_csv_response(state, params)
+    return audit_csv_response(state, params, user)
 
 
 @router.get("/channels", responses=ERRORS)
@@ -314,6 +314,13 @@ def disable_user(state: State, user: AdminUser, username: Username,
     with state.write() as session:
         return _user_out(users.set_disabled(session, username=username, actor=user.username,
                                             disabled=not enable))
+
+
+@router.post("/users/{username}/unlock", responses=ERRORS)
+def unlock_user(state: State, user: AdminUser, username: Username) -> UserOut:
+    """Lift the account's login lockout, from every address."""
+    with state.write() as session:
+        return _user_out(users.unlock(session, username=username, actor=user.username))
 
 
 @router.post("/users/{username}/reset-password", responses=ERRORS)

@@ -17,13 +17,17 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from monitor import alerts, users
 from monitor.db import readonly_factory
 from monitor.runtime import Runtime
 from monitor.web import api, views
 from monitor.web.actions import BadInput
+from monitor.web.authheader import DropAuthorization
+from monitor.web.bodylimit import BodySizeLimit
 from monitor.web.deps import Forbidden, NotAuthenticated, WebState
+from monitor.web.formguard import FormGuard
 from monitor.web.maintenance import analyze_sqlite
 from monitor.web.security import LoginLimiter, derive_key, session_secret
 
@@ -31,6 +35,8 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 SESSION_COOKIE = "socmon_session"
 SESSION_MAX_AGE = 12 * 3600
+#: a year; no includeSubDomains, since other hosts under the domain may not have HTTPS
+HSTS = "max-age=31536000"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
@@ -80,7 +86,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     secret = session_secret(settings, runtime.factory)
     analyze_sqlite(runtime.engine)
     secure = settings.web.public_url.lower().startswith("https://")
-    app = FastAPI(title="socmon", version="1", docs_url="/api/docs", redoc_url=None,
+    # No Swagger UI: it loads from a CDN that the CSP (and an offline server) blocks;
+    # /api/docs is a page of our own linking the OpenAPI JSON.
+    app = FastAPI(title="socmon", version="1", docs_url=None, redoc_url=None,
                   swagger_ui_oauth2_redirect_url=None, openapi_url="/api/openapi.json",
                   description="The moderator workspace's JSON API. Sign in through /login; "
                   "send the `csrftoken` cookie's value as the `x-csrftoken` header on POSTs.")
@@ -145,6 +153,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if secure:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         if not request.url.path.startswith("/static/"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
@@ -155,6 +165,12 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.add_middleware(asgi_csrf, signing_secret=derive_key(secret, "csrf"),
                        always_protect={"/login"}, cookie_secure=secure,
                        send_csrf_failed=_csrf_failed)
+    app.add_middleware(FormGuard)
+    app.add_middleware(DropAuthorization)
+    # The last added runs first: the size limit comes before anything that reads a body.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.web.max_body_bytes)
+    # Outermost: the client address is the proxy's claim only when the proxy is trusted.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.web.trusted_proxies)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(views.router)
     app.include_router(api.router)

@@ -87,7 +87,7 @@ def get_state(request: Request) -> WebState:
 
 
 def current_user(request: Request) -> CurrentUser:
-    """The user behind the session cookie; a disabled account or a reset password signs out."""
+    """The user behind the session cookie, while the user's session generation still matches."""
     uid = request.session.get("uid")
     if not isinstance(uid, int):
         raise NotAuthenticated
@@ -98,7 +98,7 @@ def current_user(request: Request) -> CurrentUser:
         except users.UnknownUser:
             user = None
         if (user is None or user.disabled
-                or request.session.get("epoch") != users.session_epoch(user)):
+                or request.session.get("epoch") != users.session_epoch(session, user)):
             request.session.clear()
             raise NotAuthenticated
         return CurrentUser(id=user.id, username=user.username,

@@ -114,6 +114,51 @@ def restricted_for(viewer: CurrentUser, alert: Alert) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditLine:
+    """One audit event as the viewer may read it: no details when it is about a restricted alert."""
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    target_type: str
+    target_id: str
+    details: dict[str, Any]
+    evidence_sha256: str | None
+    prev_hash: str
+    hash: str
+    redacted: bool
+
+    @classmethod
+    def of(cls, event: AuditEvent, *, redact: bool) -> AuditLine:
+        """The line for `event`; `redact` drops its details (channel, external id, notes...)."""
+        return cls(seq=event.seq, at=event.at, actor=event.actor, action=event.action,
+                   target_type=event.target_type, target_id=event.target_id,
+                   details={} if redact else dict(event.details or {}),
+                   evidence_sha256=event.evidence_sha256, prev_hash=event.prev_hash,
+                   hash=event.hash, redacted=redact)
+
+
+def _about_safeguarding_alert() -> ColumnElement[bool]:
+    """SQL: the audit event is about a safeguarding alert."""
+    return and_(AuditEvent.target_type == "alert", AuditEvent.target_id.in_(
+        select(cast(Alert.id, String)).where(safeguarding_clause())))
+
+
+def audit_lines(session: Session, events: Sequence[AuditEvent],
+                viewer: CurrentUser) -> list[AuditLine]:
+    """`events` as `viewer` may read them: safeguarding alerts' details only for the DSL."""
+    if viewer.sees_safeguarding:
+        return [AuditLine.of(e, redact=False) for e in events]
+    alert_ids = {int(e.target_id) for e in events
+                 if e.target_type == "alert" and e.target_id.isdigit()}
+    restricted = {str(i) for i in session.execute(select(Alert.id).where(
+        Alert.id.in_(alert_ids), safeguarding_clause())).scalars()} if alert_ids else set()
+    return [AuditLine.of(e, redact=e.target_type == "alert" and e.target_id in restricted)
+            for e in events]
+
+
+@dataclass(frozen=True, slots=True)
 class QueueRow:
     """One line of the queue; text and author are None when the viewer may not read them."""
 
@@ -345,7 +390,7 @@ class AlertView:
     thread: list[Neighbour] = field(default_factory=list)
     history: list[Neighbour] = field(default_factory=list)
     notes: list[AlertNote] = field(default_factory=list)
-    audit: list[AuditEvent] = field(default_factory=list)
+    audit: list[AuditLine] = field(default_factory=list)
     capabilities: list[Capability] = field(default_factory=list)
     connector_missing: bool = False
     safeguarding: bool = False
@@ -366,7 +411,8 @@ class AlertView:
             "acknowledged_by": self.acknowledged_by, "restricted": self.restricted,
             "safeguarding": self.safeguarding,
             "audit": [{"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor,
-                       "action": e.action, "details": e.details} for e in self.audit],
+                       "action": e.action, "details": e.details, "redacted": e.redacted}
+                      for e in self.audit],
             "capabilities": [{"action": c.action.value, "effect": c.effect}
                              for c in self.capabilities],
         }
@@ -427,10 +473,12 @@ def alert_view(session: Session, runtime: Runtime, *, alert_id: int,
                      acknowledged_by=(names.get(alert.acknowledged_by)
                                       if alert.acknowledged_by else None),
                      safeguarding=is_safeguarding_alert(alert))
-    view.audit = list(session.execute(
+    # A restricted alert's events keep who and when, not their details: those name the
+    # platform item (external id), the channel and what was noted.
+    view.audit = [AuditLine.of(e, redact=view.restricted) for e in session.execute(
         select(AuditEvent).where(AuditEvent.target_type == "alert",
                                  AuditEvent.target_id == str(alert.id))
-        .order_by(AuditEvent.seq)).scalars())
+        .order_by(AuditEvent.seq)).scalars()]
     connector = runtime.connectors.get(channel.name)
     if connector is None:
         view.connector_missing = True
@@ -475,7 +523,7 @@ def alert_view(session: Session, runtime: Runtime, *, alert_id: int,
 AUDIT_PAGE = 100
 
 
-def _audit_select(params: AuditParams) -> Select[AuditEvent]:
+def _audit_select(params: AuditParams, viewer: CurrentUser) -> Select[AuditEvent]:
     stmt = select(AuditEvent)
     if params.actor:
         stmt = stmt.where(AuditEvent.actor == params.actor)
@@ -494,11 +542,14 @@ def _audit_select(params: AuditParams) -> Select[AuditEvent]:
     if params.date_to:
         stmt = stmt.where(AuditEvent.at < _day_start(params.date_to) + timedelta(days=1))
     if params.q:
+        in_details: ColumnElement[bool] = cast(AuditEvent.details, String).icontains(
+            params.q, autoescape=True)
+        if not viewer.sees_safeguarding:
+            # Searching details the viewer may not read would reveal them by matching.
+            in_details = and_(in_details, ~_about_safeguarding_alert())
         stmt = stmt.where(or_(AuditEvent.action.icontains(params.q, autoescape=True),
                               AuditEvent.actor.icontains(params.q, autoescape=True),
-                              AuditEvent.target_id == params.q,
-                              cast(AuditEvent.details, String).icontains(params.q,
-                                                                         autoescape=True)))
+                              AuditEvent.target_id == params.q, in_details))
     return stmt
 
 
@@ -508,34 +559,36 @@ def _day_start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def audit_page(session: Session, params: AuditParams) -> tuple[list[AuditEvent], bool]:
-    """A page of audit events, newest first."""
+def audit_page(session: Session, params: AuditParams,
+               viewer: CurrentUser) -> tuple[list[AuditLine], bool]:
+    """A page of audit events as `viewer` may read them, newest first."""
     rows = list(session.execute(
-        _audit_select(params).order_by(AuditEvent.seq.desc())
+        _audit_select(params, viewer).order_by(AuditEvent.seq.desc())
         .offset((params.page - 1) * AUDIT_PAGE).limit(AUDIT_PAGE + 1)).scalars())
-    return rows[:AUDIT_PAGE], len(rows) > AUDIT_PAGE
+    return audit_lines(session, rows[:AUDIT_PAGE], viewer), len(rows) > AUDIT_PAGE
 
 
-def audit_batches(session: Session, params: AuditParams,
-                  batch: int = 2000) -> Iterator[list[AuditEvent]]:
+def audit_batches(session: Session, params: AuditParams, viewer: CurrentUser,
+                  batch: int = 2000) -> Iterator[list[AuditLine]]:
     """Every matching event in seq order, a batch at a time (for the CSV export)."""
     last = 0
     while True:
         rows = list(session.execute(
-            _audit_select(params).where(AuditEvent.seq > last)
+            _audit_select(params, viewer).where(AuditEvent.seq > last)
             .order_by(AuditEvent.seq).limit(batch)).scalars())
         if not rows:
             return
-        yield rows
+        yield audit_lines(session, rows, viewer)
         last = rows[-1].seq
 
 
-def audit_json(event: AuditEvent) -> dict[str, Any]:
+def audit_json(event: AuditLine) -> dict[str, Any]:
     """The API form of one event."""
     return {"seq": event.seq, "at": event.at.isoformat(), "actor": event.actor,
             "action": event.action, "target_type": event.target_type,
             "target_id": event.target_id, "details": event.details,
-            "evidence_sha256": event.evidence_sha256, "hash": event.hash}
+            "redacted": event.redacted, "evidence_sha256": event.evidence_sha256,
+            "hash": event.hash}
 
 
 def channel_health(session: Session, runtime: Runtime) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 
-from limits import parse
+from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import select
@@ -49,29 +49,43 @@ def derive_key(secret: str, purpose: str) -> str:
 
 
 class LoginLimiter:
-    """Failed sign-ins per address and per (address, username), in a moving window."""
+    """Failed sign-ins in moving windows, keyed on the username and on the client address.
+
+    A username locks after a few failures from one address, and after more from anywhere
+    (guessing spread over many addresses); an address locks only at a generous cap, so one
+    person's lockout does not lock out everyone behind the same school or proxy address.
+    `lockout` is the username's current lockout generation (`users.lockout_epoch`): counting
+    under it means a new one, from `socmon users unlock` or the admin page, lifts the lockout.
+    """
 
     # In-process memory: enough for one web process; replicas each count their own share.
-    def __init__(self, *, per_user: str = "5/15minutes",
-                 per_address: str = "30/15minutes") -> None:
+    def __init__(self, *, per_user_address: str = "5/15minutes",
+                 per_user: str = "20/15minutes", per_address: str = "100/15minutes") -> None:
         self.storage = MemoryStorage()
         self.limiter = MovingWindowRateLimiter(self.storage)
+        self.per_user_address = parse(per_user_address)
         self.per_user = parse(per_user)
         self.per_address = parse(per_address)
 
-    def allowed(self, address: str, username: str) -> bool:
+    def _windows(self, address: str, username: str,
+                 lockout: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
+        user = (username, lockout)
+        return [(self.per_user_address, (*user, address)), (self.per_user, user),
+                (self.per_address, (address,))]
+
+    def allowed(self, address: str, username: str, lockout: str) -> bool:
         """Whether another attempt may be made now (does not count one)."""
-        return (self.limiter.test(self.per_user, address, username.lower())
-                and self.limiter.test(self.per_address, address))
+        return all(self.limiter.test(item, "login", *key)
+                   for item, key in self._windows(address, username, lockout))
 
-    def failed(self, address: str, username: str) -> None:
+    def failed(self, address: str, username: str, lockout: str) -> None:
         """Count a failed attempt."""
-        self.limiter.hit(self.per_user, address, username.lower())
-        self.limiter.hit(self.per_address, address)
+        for item, key in self._windows(address, username, lockout):
+            self.limiter.hit(item, "login", *key)
 
-    def succeeded(self, address: str, username: str) -> None:
+    def succeeded(self, address: str, username: str, lockout: str) -> None:
         """A good password clears that user's failures from this address."""
-        self.limiter.clear(self.per_user, address, username.lower())
+        self.limiter.clear(self.per_user_address, "login", username, lockout, address)
 
 
 __all__ = ["ACTORS", "ADMINS", "DSL", "OVERSIGHT", "STAFF", "LoginLimiter", "derive_key",

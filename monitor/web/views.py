@@ -83,6 +83,15 @@ def healthz() -> PlainTextResponse:
     return PlainTextResponse("ok")
 
 
+@router.get("/api/docs")
+def api_docs(request: Request, state: State) -> Response:
+    """The JSON API's operations and a link to its OpenAPI description (works offline)."""
+    paths: dict[str, dict[str, dict[str, Any]]] = request.app.openapi()["paths"]
+    operations = [(method.upper(), path, op.get("summary", ""))
+                  for path, item in paths.items() for method, op in item.items()]
+    return render(request, state, None, "api_docs.html", {"operations": operations})
+
+
 @router.get("/login")
 def login_form(request: Request, state: State,
                next: Annotated[str, Query(max_length=2000)] = "/") -> Response:
@@ -98,33 +107,38 @@ def login(
     password: Annotated[str, Form(max_length=users.MAX_PASSWORD)],
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
-    """Check the password (rate-limited per address and per username) and start a session."""
+    """Check the password (rate-limited per username and per address) and start a session."""
     address = request.client.host if request.client else "unknown"
     target = safe_next(next)
-    if not state.limiter.allowed(address, username):
-        log.warning("login rate limit reached for %s from %s", username[:64], address)
+    name = users.normalise(username)
+    with state.read() as session:
+        lockout = users.lockout_epoch(session, username=name)
+    if not state.limiter.allowed(address, name, lockout):
+        log.warning("login rate limit reached for %s from %s", name[:64], address)
         return render(request, state, None, "login.html",
                       {"next": target, "error": "Too many attempts. Wait 15 minutes and try "
                                                 "again, or ask an administrator."},
                       status=429)
     try:
         with state.write() as session:
-            user = users.authenticate(session, username=username, password=password)
-            uid, epoch = user.id, users.session_epoch(user)
+            user = users.authenticate(session, username=name, password=password)
+            uid, epoch = user.id, users.session_epoch(session, user)
     except users.AuthenticationFailed:
-        state.limiter.failed(address, username)
-        log.info("failed login for %s from %s", username[:64], address)
+        state.limiter.failed(address, name, lockout)
+        log.info("failed login for %s from %s", name[:64], address)
         return render(request, state, None, "login.html",
                       {"next": target, "error": "Wrong username or password."}, status=401)
-    state.limiter.succeeded(address, username)
+    state.limiter.succeeded(address, name, lockout)
     request.session.clear()
     request.session.update({"uid": uid, "epoch": epoch})
     return RedirectResponse(target, status_code=303)
 
 
 @router.post("/logout")
-def logout(request: Request, _user: StaffUser) -> Response:
-    """End the session."""
+def logout(request: Request, state: State, user: StaffUser) -> Response:
+    """End the user's sessions on the server (a kept copy of the cookie stops working too)."""
+    with state.write() as session:
+        users.sign_out(session, user_id=user.id)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
@@ -301,7 +315,7 @@ def audit_log(request: Request, state: State, user: OversightUser,
               params: Annotated[queries.AuditParams, Query()]) -> Response:
     """The audit trail: search, filter by actor, action and date; CSV export."""
     with state.read() as session:
-        events, has_next = queries.audit_page(session, params)
+        events, has_next = queries.audit_page(session, params, user)
         actors = list(session.execute(select(AuditEvent.actor).distinct()
                                       .order_by(AuditEvent.actor).limit(200)).scalars())
     current = params.model_dump(mode="json", exclude_defaults=True)
@@ -314,7 +328,8 @@ def audit_log(request: Request, state: State, user: OversightUser,
     }, nav="audit")
 
 
-def audit_csv_response(state: WebState, params: queries.AuditParams) -> Response:
+def audit_csv_response(state: WebState, params: queries.AuditParams,
+                       viewer: CurrentUser) -> Response:
     """The filtered audit trail as CSV, streamed."""
 
     def rows() -> Iterator[str]:
@@ -323,10 +338,12 @@ def audit_csv_response(state: WebState, params: queries.AuditParams) -> Response
         writer.writerow(["seq", "at", "actor", "action", "target_type", "target_id", "details",
                          "evidence_sha256", "prev_hash", "hash"])
         with state.read() as session:
-            for batch in queries.audit_batches(session, params):
+            for batch in queries.audit_batches(session, params, viewer):
                 for e in batch:
+                    details = "restricted" if e.redacted else json.dumps(e.details,
+                                                                          sort_keys=True)
                     writer.writerow([e.seq, e.at.isoformat(), e.actor, e.action, e.target_type,
-                                     e.target_id, json.dumps(e.details, sort_keys=True),
+                                     e.target_id, details,
                                      e.evidence_sha256 or "", e.prev_hash, e.hash])
                 yield buffer.getvalue()
                 buffer.seek(0)
@@ -338,10 +355,10 @@ def audit_csv_response(state: WebState, params: queries.AuditParams) -> Response
 
 
 @router.get("/audit.csv")
-def audit_csv(state: State, _user: OversightUser,
+def audit_csv(state: State, user: OversightUser,
               params: Annotated[queries.AuditParams, Query()]) -> Response:
     """CSV export of the filtered audit trail."""
-    return audit_csv_response(state, params)
+    return audit_csv_response(state, params, user)
 
 
 @router.get("/channels")
@@ -413,6 +430,15 @@ def users_disable(request: Request, state: State, user: AdminUser, username: Use
     with state.write() as session:
         users.set_disabled(session, username=username, actor=user.username, disabled=not enable)
     flash(request, "ok", f"{username} {'enabled' if enable else 'disabled'}.")
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{username}/unlock")
+def users_unlock(request: Request, state: State, user: AdminUser, username: Username) -> Response:
+    """Lift the account's login lockout, from every address."""
+    with state.write() as session:
+        users.unlock(session, username=username, actor=user.username)
+    flash(request, "ok", f"{username}: lockout lifted.")
     return RedirectResponse("/admin/users", status_code=303)
 
 

@@ -12,7 +12,7 @@ from monitor.db import transaction
 from monitor.digest.stats import IsoWeek, WeekError, compute, redact
 from monitor.models import Channel, ChannelHealth, ChannelState
 from monitor.runtime import Runtime
-from tests.digest.seed import AUTHOR_NAME, WEEK, Seeder
+from tests.digest.seed import AUTHOR_NAME, WEEK, Seeder, at
 
 LONDON = ZoneInfo("Europe/London")
 LATER = datetime(2030, 1, 7, tzinfo=UTC)
@@ -81,6 +81,28 @@ def test_repeat_accounts_hide_names_unless_allowed(runtime: Runtime,
     assert [(a.platform, a.alerts, a.name) for a in hidden.repeat_accounts] == [("demo", 2, None)]
     assert [(a.platform, a.alerts, a.name) for a in named.repeat_accounts] == \
         [("demo", 2, AUTHOR_NAME)]
+
+
+def test_accounts_flagged_for_safeguarding_are_never_named(runtime: Runtime,
+                                                           seeded: dict[str, Any]) -> None:
+    with transaction(runtime.factory) as session:
+        s = Seeder(session)
+        s.n = 1000  # past the seeded week's external ids
+        demo = session.query(Channel).filter_by(name="demo").one()
+        for day in (1, 2):  # only safeguarding flags: a child who may be at risk
+            s.alert(demo, at(day, 15), label="safeguarding", severity="critical",
+                    deadline=timedelta(hours=1), author="child-1", name="Lily Pupil")
+        # One other flag beside a disclosure (safeguarding as a secondary label counts too).
+        s.alert(demo, at(3, 15), label="profanity", severity="low", deadline=timedelta(days=3),
+                author="child-2", name="Sam Pupil")
+        s.alert(demo, at(4, 15), label="threat", severity="critical",
+                deadline=timedelta(hours=1), labels=["threat", "safeguarding"],
+                author="child-2", name="Sam Pupil")
+    with runtime.factory() as session:
+        named = compute(session, WEEK, LONDON, now=LATER, with_names=True)
+    assert named.repeat_accounts_total == 3
+    assert sorted((a.alerts, a.name or "") for a in named.repeat_accounts) == [
+        (2, ""), (2, ""), (2, AUTHOR_NAME)]
 
 
 def test_channel_broken_all_week_is_reported(runtime: Runtime, seeded: dict[str, Any]) -> None:

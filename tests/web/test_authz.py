@@ -49,6 +49,7 @@ TABLE: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/admin/users"): {A},
     ("POST", "/admin/users/{username}/disable"): {A},
     ("POST", "/admin/users/{username}/reset-password"): {A},
+    ("POST", "/admin/users/{username}/unlock"): {A},
     ("GET", "/api/v1/me"): ALL,
     ("GET", "/api/v1/alerts"): ALL,
     ("GET", "/api/v1/alerts/{alert_id}"): ALL,
@@ -72,6 +73,7 @@ TABLE: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/api/v1/users"): {A},
     ("POST", "/api/v1/users/{username}/disable"): {A},
     ("POST", "/api/v1/users/{username}/reset-password"): {A},
+    ("POST", "/api/v1/users/{username}/unlock"): {A},
 }
 
 
