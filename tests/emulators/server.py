@@ -135,6 +135,12 @@ class Emulator:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
+            def handle(self) -> None:
+                try:
+                    super().handle()
+                except ConnectionError:
+                    return  # the client died mid-connection (a crash test killed it)
+
             def _serve(self) -> None:
                 emulator._dispatch(self)
 
