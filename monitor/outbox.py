@@ -136,8 +136,8 @@ def finish(
     finished = session.execute(
         update(OutboxEntry)
         .where(_held(entry))
-        .values(status=status, last_error=error, done_at=utcnow(), locked_by=None,
-                locked_until=None)
+        .values(status=status, last_error=error, locked_by=None, locked_until=None,
+                done_at=utcnow() if status is OutboxStatus.DONE else None)
         .returning(OutboxEntry.id)
     ).first()
     return finished is not None
