@@ -247,7 +247,8 @@ def test_sigkill_mid_takedown_loses_nothing_and_doubles_nothing(
     }
     print(f"\ncrash test ({stack.runtime.engine.dialect.name}): {sum(kills.values())} kills "
           f"{dict(kills)}, {worker.starts} worker starts, hide+delete calls "
-          f"{sum(writes.values())} for {len(targets)} takedowns, checks "
+          f"{sum(writes.values())} for {len(targets)} takedowns, duplicate audit events "
+          f"{sum(n - 1 for n in audited.values() if n > 1)}, checks "
           f"{sum(stack.calls('GET').values())}, outcomes {dict(outcomes)}, "
           f"{time.monotonic() - started:.1f} s")
     assert summary == {"lost": [], "duplicate platform calls": {},
