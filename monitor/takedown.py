@@ -114,6 +114,23 @@ class TakedownHandlers:
             raise outbox.GiveUp(f"channel {name} is not configured")
         return connector, ref
 
+    def _transient(
+        self,
+        factory: sessionmaker[Session],
+        entry: OutboxEntry,
+        alert_id: int,
+        exc: TransientError,
+        *,
+        action: str,
+    ) -> Exception:
+        """Retry later; a takedown out of attempts is recorded as failed instead."""
+        # A verification out of attempts is left for requeue_unverified, as before.
+        if action != "verify" and entry.attempts >= self.max_attempts:
+            _fail(factory, entry, alert_id, action=action,
+                  reason=f"gave up after {entry.attempts} attempts: {exc}")
+            return outbox.GiveUp(str(exc))
+        return _retry(exc)
+
     def _see(
         self,
         factory: sessionmaker[Session],
@@ -130,7 +147,7 @@ class TakedownHandlers:
         except ItemGone:
             return Visibility.GONE
         except TransientError as exc:
-            raise _retry(exc) from None
+            raise self._transient(factory, entry, alert_id, exc, action=failure) from None
         except (AuthError, FatalError) as exc:
             _fail(factory, entry, alert_id, action=failure,
                   reason=f"{type(exc).__name__}: {exc}")
@@ -209,11 +226,7 @@ class TakedownHandlers:
         except ItemGone:
             return "already_gone"
         except TransientError as exc:
-            if entry.attempts >= self.max_attempts:
-                _fail(factory, entry, alert_id, action=action.value,
-                      reason=f"gave up after {entry.attempts} attempts: {exc}")
-                raise outbox.GiveUp(str(exc)) from None
-            raise _retry(exc) from None
+            raise self._transient(factory, entry, alert_id, exc, action=action.value) from None
         except (AuthError, FatalError) as exc:
             _fail(factory, entry, alert_id, action=action.value,
                   reason=f"{type(exc).__name__}: {exc}")

@@ -21,6 +21,7 @@ from connectors.base import Action
 from monitor import alerts, audit, outbox
 from monitor.db import transaction
 from monitor.models import Alert, AuditEvent, OutboxEntry, OutboxStatus, TakedownStatus
+from monitor.takedown import TakedownHandlers
 from tests.backoffice.takedown_rig import (
     OBJECT_PATH,
     GraphStack,
@@ -28,7 +29,8 @@ from tests.backoffice.takedown_rig import (
     open_alerts,
     started_stack,
 )
-from tests.emulators.server import Phase
+from tests.emulators import graph
+from tests.emulators.server import Fault, Phase
 
 WAIT = 30.0
 
@@ -181,3 +183,38 @@ def test_a_verification_taken_over_mid_check_is_recorded_once(stack: GraphStack)
     _finish_and_check(stack, alert_id, Action.HIDE)
     assert stale.stats is not None
     assert stale.stats.superseded == 1
+
+
+def test_a_takedown_in_doubt_whose_check_keeps_failing_is_recorded_as_failed(
+    stack: GraphStack,
+) -> None:
+    """Out of attempts while checking an interrupted attempt: the alert says failed (so a
+    moderator can retry it), once; it is not left pending for ever."""
+    [(alert_id, comment)] = open_alerts(stack, 1).items()
+    _request(stack, alert_id, Action.HIDE)
+    hold = Hold(stack, "POST", comment, "handled")
+    stale = StaleWorker(stack)
+    stale.start()
+    assert hold.reached.wait(WAIT), "the first worker never called the platform"
+    stack.rig.graph.inject(Fault(rf"/{comment}$", graph.graph_error(
+        2, "Service temporarily unavailable", status=503, is_transient=True)))
+
+    handlers = TakedownHandlers(stack.runtime.connectors, verify_after=timedelta(0),
+                                max_attempts=2)  # the successor's attempt is the last
+    stats = outbox.run_once(stack.runtime.factory, handlers.as_mapping(), owner="successor",
+                            max_attempts=2)
+    hold.release.set()
+    stale.join(WAIT)
+
+    assert stats.dead == 1
+    assert stack.writes() == {comment: 1}
+    audited = audit_actions(stack)
+    assert audited[(alert_id, "takedown.hide_failed")] == 1
+    assert audited[(alert_id, "takedown.hide")] == 0
+    with stack.runtime.factory() as session:
+        alert = session.get_one(Alert, alert_id)
+        assert alert.takedown_status == TakedownStatus.FAILED
+        assert "gave up after 2 attempts" in (alert.takedown_error or "")
+        [entry] = session.execute(select(OutboxEntry)).scalars()
+        assert entry.status == OutboxStatus.DEAD
+        assert audit.verify(session).ok
