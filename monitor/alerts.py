@@ -74,6 +74,21 @@ def get(session: Session, alert_id: int) -> Alert:
     return alert
 
 
+def _locked(session: Session, alert_id: int) -> Alert:
+    """The alert as committed now, its row locked until the caller's transaction ends."""
+    # Every state change reads the state it checks through here. Without the lock two
+    # requests on PostgreSQL could both read "in review" and both act (two takedowns queued,
+    # two audit events, two platform calls): FOR UPDATE makes the second wait for the first
+    # to commit and then see its result, so it gets InvalidTransition. populate_existing
+    # because the caller may still hold a copy loaded earlier in this transaction, which the
+    # session would otherwise hand back unchanged, hiding the newer state. SQLite ignores FOR
+    # UPDATE; its writers are already serialised from their first statement (BEGIN IMMEDIATE).
+    alert = session.get(Alert, alert_id, with_for_update=True, populate_existing=True)
+    if alert is None:
+        raise NotFound(f"alert {alert_id} does not exist")
+    return alert
+
+
 def _evidence_hash(session: Session, alert: Alert) -> str | None:
     return session.execute(
         select(Evidence.sha256)
@@ -115,7 +130,7 @@ def _move(
 
 def claim(session: Session, *, alert_id: int, actor: str, user_id: int | None = None) -> Change:
     """Take an alert into review."""
-    alert = get(session, alert_id)
+    alert = _locked(session, alert_id)
     alert.assignee_id = user_id
     return _move(
         session, alert, AlertState.IN_REVIEW, actor=actor, action="claim", details={}, now=utcnow()
@@ -124,7 +139,7 @@ def claim(session: Session, *, alert_id: int, actor: str, user_id: int | None = 
 
 def release(session: Session, *, alert_id: int, actor: str) -> Change:
     """Put a claimed alert back in the queue."""
-    alert = get(session, alert_id)
+    alert = _locked(session, alert_id)
     if alert.state != AlertState.IN_REVIEW:
         raise InvalidTransition(
             f"alert {alert_id} is {alert.state}; only a claimed one is released"
@@ -137,7 +152,7 @@ def release(session: Session, *, alert_id: int, actor: str) -> Change:
 
 def request_takedown(session: Session, *, alert_id: int, actor: str, action: Action) -> Change:
     """Hide or delete the item: queue it for the outbox worker, which performs and verifies it."""
-    alert = get(session, alert_id)
+    alert = _locked(session, alert_id)
     retry = alert.state == AlertState.ACTIONED and alert.takedown_status == TakedownStatus.FAILED
     if alert.state == AlertState.ACTIONED and not retry:
         raise InvalidTransition(f"alert {alert_id} was already actioned ({alert.takedown_action})")
@@ -172,7 +187,7 @@ def dismiss(
     session: Session, *, alert_id: int, actor: str, reason: DismissReason, note: str | None = None
 ) -> Change:
     """Close an alert without a takedown, with a reason (feeds the classifier's retraining)."""
-    alert = get(session, alert_id)
+    alert = _locked(session, alert_id)
     alert.resolution = reason.value
     alert.resolution_note = note
     return _move(
@@ -190,7 +205,7 @@ def escalate(
     session: Session, *, alert_id: int, actor: str, to: EscalationTarget, note: str | None = None
 ) -> Change:
     """Hand an alert up: to the DSL, to management or for a police report."""
-    alert = get(session, alert_id)
+    alert = _locked(session, alert_id)
     alert.escalated_to = to.value
     if note:
         session.add(AlertNote(alert_id=alert.id, author=actor, body=note))
@@ -224,7 +239,7 @@ def acknowledge(
     session: Session, *, alert_id: int, actor: str, user_id: int | None, handover: str
 ) -> Change:
     """A safeguarding lead acknowledges an alert and records the handover done outside socmon."""
-    alert = get(session, alert_id)
+    alert = _locked(session, alert_id)
     if alert.acknowledged_at is not None:
         raise InvalidTransition(f"alert {alert_id} was already acknowledged")
     now = utcnow()

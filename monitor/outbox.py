@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.db import transaction
@@ -29,6 +29,16 @@ class Retry(Exception):
 
 class GiveUp(Exception):
     """A handler can never finish this entry; mark it dead (the handler already recorded why)."""
+
+
+class Superseded(Exception):
+    """This worker no longer holds the entry (its lease ran out and another worker claimed it,
+    or it is finished): leave it and its outcome to whoever holds it now."""
+
+
+#: the payload key a handler commits before calling out, so a later claim knows a call may
+#: have happened whose outcome was never recorded (the worker died or lost its lease)
+ATTEMPTING = "attempting"
 
 
 def enqueue(
@@ -78,6 +88,61 @@ def backoff(
     return min(cap, delay)
 
 
+def _held(entry: OutboxEntry) -> ColumnElement[bool]:
+    # A claim is named by its owner and the attempt it counted: once another worker has
+    # re-claimed the entry (attempts went up) or it is finished, the old claim matches nothing.
+    return and_(
+        OutboxEntry.id == entry.id,
+        OutboxEntry.status == OutboxStatus.PENDING,
+        OutboxEntry.locked_by == entry.locked_by,
+        OutboxEntry.attempts == entry.attempts,
+    )
+
+
+def begin_attempt(factory: sessionmaker[Session], entry: OutboxEntry) -> None:
+    """Commit that this claim is about to perform `entry` (call it before calling out).
+
+    Raises Superseded when this worker no longer holds the entry.
+    """
+    marker = {"attempt": entry.attempts, "by": entry.locked_by, "at": utcnow().isoformat()}
+    payload = {**entry.payload, ATTEMPTING: marker}
+    with transaction(factory) as session:
+        held = session.execute(
+            update(OutboxEntry).where(_held(entry)).values(payload=payload)
+            .returning(OutboxEntry.id)
+        ).first()
+        if held is None:
+            raise Superseded(f"outbox entry {entry.id} is no longer held by {entry.locked_by}")
+
+
+def in_doubt(entry: OutboxEntry) -> bool:
+    """True when an earlier claim began performing `entry` and never recorded how it ended."""
+    return ATTEMPTING in entry.payload
+
+
+def finish(
+    session: Session,
+    entry: OutboxEntry,
+    *,
+    status: OutboxStatus = OutboxStatus.DONE,
+    error: str | None = None,
+) -> bool:
+    """Mark `entry` finished in the caller's transaction, if this claim still holds it.
+
+    A handler records its outcome (audit event, next entries) in the same transaction, so the
+    outcome is written once: a crash before the commit leaves neither, and a worker whose
+    claim was taken over gets False and must write nothing.
+    """
+    finished = session.execute(
+        update(OutboxEntry)
+        .where(_held(entry))
+        .values(status=status, last_error=error, locked_by=None, locked_until=None,
+                done_at=utcnow() if status is OutboxStatus.DONE else None)
+        .returning(OutboxEntry.id)
+    ).first()
+    return finished is not None
+
+
 Handler = Callable[[sessionmaker[Session], OutboxEntry], None]
 
 
@@ -88,6 +153,7 @@ class RunStats:
     done: int = 0
     retried: int = 0
     dead: int = 0
+    superseded: int = 0
 
 
 def _claim(
@@ -153,6 +219,11 @@ def run_once(
                 )
             except GiveUp as exc:
                 status, error = OutboxStatus.DEAD, str(exc)
+            except Superseded as exc:
+                log.info("outbox entry %s (%s) left to its new holder: %s", entry.id, entry.kind,
+                         exc)
+                stats.superseded += 1
+                continue
             except Exception as exc:
                 # A bug or an unmapped SDK error: keep the entry, retry later, say what broke.
                 log.exception("outbox entry %s (%s) failed unexpectedly", entry.id, entry.kind)
@@ -160,6 +231,8 @@ def run_once(
                 status = (
                     OutboxStatus.PENDING if entry.attempts < max_attempts else OutboxStatus.DEAD
                 )
+        # Only while this claim still holds the entry: a handler may have finished it itself
+        # (with its outcome), and a claim taken over by another worker must not undo theirs.
         with transaction(factory) as session:
             values: dict[str, Any] = {
                 "status": status,
@@ -171,7 +244,7 @@ def run_once(
                 values["done_at"] = utcnow()
             elif status is OutboxStatus.PENDING and delay is not None:
                 values["next_attempt_at"] = utcnow() + delay
-            session.execute(update(OutboxEntry).where(OutboxEntry.id == entry.id).values(**values))
+            session.execute(update(OutboxEntry).where(_held(entry)).values(**values))
         if status is OutboxStatus.DONE:
             stats.done += 1
         elif status is OutboxStatus.DEAD:

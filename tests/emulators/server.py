@@ -3,7 +3,9 @@
 Each emulator registers routes (method + regex) and keeps its own state. The server counts
 requests and can be told to answer the next matching requests with a scripted fault
 (429 with headers, 5xx, malformed JSON, a hang past the client's timeout), so tests drive
-the cases no recording covers.
+the cases no recording covers. A tap sees each request as it is received, once its route has
+run (the platform's state changed) and once its answer was written; a tap may block, which is
+how a test holds a request at a chosen point (to kill the client there, or add latency).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -64,6 +66,11 @@ class Response:
 
 Handler = Callable[[Request], Response]
 
+#: where a request is when a tap sees it: read, routed (state changed, no answer yet), answered
+Phase = Literal["received", "handled", "sent"]
+#: called as tap(phase, method, path) on the request's own server thread
+Tap = Callable[[Phase, str, str], None]
+
 
 @dataclass
 class Fault:
@@ -86,6 +93,7 @@ class Emulator:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._release = threading.Event()
+        self.tap: Tap | None = None
 
     def route(self, method: str, pattern: str, handler: Handler) -> None:
         """Register `handler` for `method` and a full-match regex on the path."""
@@ -127,6 +135,12 @@ class Emulator:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
+            def handle(self) -> None:
+                try:
+                    super().handle()
+                except ConnectionError:
+                    return  # the client died mid-connection (a crash test killed it)
+
             def _serve(self) -> None:
                 emulator._dispatch(self)
 
@@ -164,6 +178,7 @@ class Emulator:
         body = h.rfile.read(length) if length else b""
         with self._lock:
             self.requests.append((h.command, parts.path))
+        self._tap("received", h.command, parts.path)
         fault = self._take_fault(parts.path)
         if fault is not None and fault.hang_seconds:
             # Wait for the client to give up; the release event ends it early at stop().
@@ -172,6 +187,7 @@ class Emulator:
         response = fault.response if fault is not None and fault.response else None
         if response is None:
             response = self._route(h, parts.path, parts.query, body)
+        self._tap("handled", h.command, parts.path)
         payload = response.encode()
         h.send_response(response.status)
         headers = {"Content-Type": "application/json", **response.headers}
@@ -182,8 +198,19 @@ class Emulator:
         for key, value in headers.items():
             h.send_header(key, value)
         h.send_header("Content-Length", str(len(payload)))
-        h.end_headers()
-        h.wfile.write(payload)
+        try:
+            h.end_headers()
+            h.wfile.write(payload)
+        except OSError:
+            # The client is gone (a test killed it mid-request): the platform acted anyway.
+            h.close_connection = True
+            return
+        self._tap("sent", h.command, parts.path)
+
+    def _tap(self, phase: Phase, method: str, path: str) -> None:
+        tap = self.tap
+        if tap is not None:
+            tap(phase, method, path)
 
     def _route(self, h: BaseHTTPRequestHandler, path: str, query: str, body: bytes) -> Response:
         for method, pattern, handler in self._routes:
