@@ -116,17 +116,22 @@ def make_verdict(
     spans: Sequence[Span] = (),
     reasons: Sequence[str] = (),
     model_version: str,
+    severity: Severity | None = None,
 ) -> Verdict:
-    """Build a verdict with labels in taxonomy order and the severity they imply."""
+    """Build a verdict with labels in taxonomy order and the severity they imply (or, when
+    the evidence is weaker than the labels' default, the lower `severity` given)."""
     chosen = set(labels)
     ordered = tuple(label for label in LABEL_ORDER if label in chosen)
+    implied = severity_of(ordered)
+    if severity is not None and ordered and 0 < severity.rank < implied.rank:
+        implied = severity
     return Verdict(
         labels=ordered,
         scores=dict(scores),
         spans=tuple(sorted(spans, key=lambda s: (s.start, s.end))),
         reasons=tuple(reasons),
         model_version=model_version,
-        severity=severity_of(ordered),
+        severity=implied,
     )
 
 

@@ -1,15 +1,33 @@
-"""The "policy" classifier: rules and the trained model combined into one verdict."""
+"""The "policy" classifier: rules, the fast linear model and the encoder, in one verdict.
+
+A cascade. The rules (lexicons, patterns, identifying detectors, the names register) and a
+linear model over n-grams read every text. Where the linear model sees a chance of a label
+the rules did not give, the fine-tuned encoder gives the second opinion, and only the
+encoder's calibrated probability can add such a label. Most everyday comments never reach it.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from classifiers.base import Classifier, Label, ProtectedName, Verdict, make_verdict
+from classifiers.base import (
+    DEFAULT_SEVERITY,
+    Classifier,
+    Label,
+    ProtectedName,
+    Severity,
+    Verdict,
+    make_verdict,
+)
+from classifiers.encoder import EncoderError, EncoderModel
+from classifiers.encoder import shipped as shipped_encoder
 from classifiers.lexicon import IDENTITY_TERMS
 from classifiers.model import MODEL_LABELS, OFFENSIVE, TextModel, shipped
 from classifiers.rules import (
@@ -19,6 +37,8 @@ from classifiers.rules import (
     identifying_hits_found,
     lexical_hits,
 )
+
+log = logging.getLogger(__name__)
 
 #: the labels the model scores (identifying comes from the rules and the names register only)
 _MODEL_TAXONOMY = tuple(Label(h) for h in MODEL_LABELS if h != OFFENSIVE)
@@ -82,6 +102,54 @@ def _names_a_group(lex: LexicalHits) -> bool:
     return any(not IDENTITY_TERMS.isdisjoint(joined.split(" ")) for joined in lex.joined)
 
 
+def _lexical(texts: Sequence[str]) -> tuple[list[str], dict[int, LexicalHits]]:
+    """Each text's model input, and the hits of the texts the rules found something in.
+
+    Only those keep their hits until the verdicts are built (few objects alive per batch
+    means few garbage-collector passes over the heap); the rest keep the model's input, from
+    which `_plain_hits` rebuilds theirs.
+    """
+    joined: list[str] = []
+    lex: dict[int, LexicalHits] = {}
+    for i, text in enumerate(texts):
+        hits = lexical_hits(text)
+        joined.append(" ".join(hits.joined))
+        if hits.labels or hits.idiom or len(hits.joined) != 1:
+            lex[i] = hits
+    return joined, lex
+
+
+def _ruled(shape: tuple[int, ...], lex: Mapping[int, LexicalHits]) -> npt.NDArray[np.bool_]:
+    """Per text and model head, whether the rules already gave that label."""
+    ruled = np.zeros(shape, dtype=bool)
+    for i, hits in lex.items():
+        for label in hits.labels:
+            if label.value in MODEL_LABELS:
+                ruled[i, MODEL_LABELS.index(label.value)] = True
+    return ruled
+
+
+def decide(p: npt.NDArray[np.float64], q: npt.NDArray[np.float64],
+           own: npt.NDArray[np.bool_], meta: Mapping[str, Any],
+           cuts: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Deciding scores from the fast model's `p` and the encoder's `q` (rows of asked texts).
+
+    The blend of the two (they err differently); raised to the threshold where the fast model
+    gave the label itself (`own`) and the encoder's probability is at least the veto floor.
+    """
+    blended: npt.NDArray[np.float64] = blend(p, q, float(meta["blend"]))
+    kept = own & (q >= float(meta["veto"]))
+    out: npt.NDArray[np.float64] = np.maximum(blended, np.where(kept, cuts, 0.0))
+    return out
+
+
+def blend(p: npt.NDArray[np.float64], q: npt.NDArray[np.float64],
+          weight: float) -> npt.NDArray[np.float64]:
+    """`weight` of the encoder's probability and the rest of the fast model's."""
+    out: npt.NDArray[np.float64] = weight * q + (1 - weight) * p
+    return out
+
+
 def effective_threshold(base: float, sensitivity: float) -> float:
     """A label's threshold moved by the organisation's sensitivity (0.5 keeps it as trained)."""
     return float(min(0.95, max(0.05, base * (1.5 - sensitivity))))
@@ -97,12 +165,16 @@ class PolicyClassifier:
         sensitivity: float = 0.5,
         thresholds: Mapping[Label, float] | None = None,
         model: TextModel | None = None,
+        encoder: EncoderModel | None = None,
+        use_encoder: bool = True,
     ) -> None:
-        """Set up the rules now; the model is loaded on first use, once per process."""
+        """Set up the rules now; the models are loaded on first use, once per process."""
         self.rules = RulesClassifier(names)
         self.sensitivity = sensitivity
         self.overrides = dict(thresholds or {})
         self._model = model
+        self._encoder = encoder
+        self.use_encoder = use_encoder
         self._lock = threading.Lock()
         #: the auxiliary "offensive" head over-fires outside Davidson-like text (see model card)
         self.use_offensive_head = False
@@ -117,38 +189,62 @@ class PolicyClassifier:
         return self._model
 
     @property
+    def encoder(self) -> EncoderModel | None:
+        """The encoder stage (the packaged one unless another was given), or None if off."""
+        if not self.use_encoder:
+            return None
+        if self._encoder is None:
+            with self._lock:
+                if self._encoder is None and self.use_encoder:
+                    try:
+                        self._encoder = shipped_encoder()
+                    except EncoderError as exc:
+                        # Degrade to the fast stage rather than stop classifying: a channel
+                        # must never go unread. The version says which stages decided.
+                        log.error("encoder stage unavailable, using rules and the fast model "
+                                  "only: %s", exc)
+                        self.use_encoder = False
+        return self._encoder
+
+    @property
     def version(self) -> str:
-        """Rules version and model artefact hash."""
-        return f"{self.rules.version}+{self.model.version}"
+        """Rules version and the model artefacts' hashes."""
+        encoder = self.encoder
+        stages = f"{self.rules.version}+{self.model.version}"
+        return f"{stages}+{encoder.version}" if encoder is not None else stages
 
     def thresholds(self) -> dict[str, float]:
-        """Effective per-head thresholds after overrides and sensitivity."""
+        """Effective per-head thresholds of the deciding model, after overrides and sensitivity."""
+        encoder = self.encoder
+        trained = encoder.meta["thresholds"] if encoder is not None else self.model.thresholds
         out: dict[str, float] = {}
         for head in MODEL_LABELS:
-            base = self.model.thresholds.get(head, 0.5)
+            base = trained.get(head, 0.5)
             if head != OFFENSIVE and Label(head) in self.overrides:
                 base = self.overrides[Label(head)]
             out[head] = effective_threshold(base, self.sensitivity)
         return out
+
+    def gates(self) -> npt.NDArray[np.float64]:
+        """Per head, the fast model's probability from which the encoder is asked."""
+        encoder = self.encoder
+        assert encoder is not None
+        gates = encoder.meta["gates"]
+        # A more sensitive setting asks the encoder more often, never less.
+        scale = min(1.0, 1.5 - self.sensitivity)
+        return np.array([gates.get(head, 1.0) * scale for head in MODEL_LABELS])
 
     def classify(self, texts: Sequence[str]) -> list[Verdict]:
         """One verdict per text, in order; any string is accepted."""
         texts = [t if isinstance(t, str) else str(t) for t in texts]
         if not texts:
             return []
-        # Only texts the rules found something in keep their hits until the verdicts are built
-        # (few objects alive per batch means few garbage-collector passes over the heap); the
-        # rest keep the model's input, from which `_plain_hits` rebuilds theirs.
-        joined: list[str] = []
-        lex: dict[int, LexicalHits] = {}
-        for i, text in enumerate(texts):
-            hits = lexical_hits(text)
-            joined.append(" ".join(hits.joined))
-            if hits.labels or hits.idiom or len(hits.joined) != 1:
-                lex[i] = hits
+        joined, lex = _lexical(texts)
         idents = identifying_hits_found(texts, self.rules.register)
         x = self.model.features(joined)
         p = self.model.predict_features(x)
+        if self.encoder is not None:
+            p = self._second_opinion(texts, p, lex)
         cuts = self.thresholds()
         hot = self._model_may_label(p, cuts)
         table = _score_table(p)
@@ -163,6 +259,45 @@ class PolicyClassifier:
             else:
                 verdicts.append(Verdict(labels=(), scores=scores, model_version=version))
         return verdicts
+
+    def fast_stage(self, texts: Sequence[str]) -> tuple[npt.NDArray[np.float64],
+                                                         npt.NDArray[np.bool_]]:
+        """The fast model's probabilities and, per head, whether the rules gave that label
+        (what calibration of the cascade needs)."""
+        joined, lex = _lexical(texts)
+        p = self.model.predict_features(self.model.features(joined))
+        return p, _ruled(p.shape, lex)
+
+    def _second_opinion(self, texts: Sequence[str], p: npt.NDArray[np.float64],
+                        lex: Mapping[int, LexicalHits]) -> npt.NDArray[np.float64]:
+        """The deciding scores, with the encoder's opinion where the fast model is unsure.
+
+        A text the rules left clean is asked when the fast model sees any chance of a label
+        (its gates); one the rules flagged only when the fast model would add a label of its
+        own. Where asked, a label needs the blend of both models to reach its threshold, or
+        the fast model's own label with the encoder not confidently against it (the veto):
+        the encoder removes the fast model's false alarms and adds what it missed, without
+        undoing what it gets right.
+        """
+        encoder = self.encoder
+        assert encoder is not None
+        if encoder.labels != MODEL_LABELS:
+            raise ValueError(f"encoder heads {encoder.labels} differ from {MODEL_LABELS}")
+        ruled = _ruled(p.shape, lex)
+        fast_cuts = np.array([effective_threshold(self.model.thresholds.get(h, 0.5),
+                                                  self.sensitivity) for h in MODEL_LABELS])
+        own = (p >= fast_cuts) & ~ruled
+        own[:, MODEL_LABELS.index(OFFENSIVE)] = False
+        unruled = ~np.any(ruled, axis=1)
+        asked = np.flatnonzero(np.where(unruled, np.any(p >= self.gates(), axis=1),
+                                        np.any(own, axis=1)))
+        decided = p.copy()
+        if len(asked):
+            q = encoder.probabilities([texts[int(i)] for i in asked])
+            cuts = self.thresholds()
+            decided[asked] = decide(p[asked], q, own[asked], encoder.meta,
+                                    np.array([cuts[h] for h in MODEL_LABELS]))
+        return decided
 
     def _model_may_label(self, p: npt.NDArray[np.float64], cuts: Mapping[str, float]
                          ) -> list[bool]:
@@ -208,7 +343,11 @@ class PolicyClassifier:
                                            MODEL_LABELS.index(label.value),
                                            joined=" ".join(lex.joined))
             shown = ", ".join(repr(f) for f in feats) or "no single strong word"
-            reasons.append(f"model: {label.value} {p[label.value]:.2f} (features: {shown})")
+            if self.encoder is None:
+                reasons.append(f"model: {label.value} {p[label.value]:.2f} (features: {shown})")
+            else:
+                reasons.append(f"encoder: {label.value} {p[label.value]:.2f} "
+                               f"(the fast stage's strongest words: {shown})")
         if Label.SEXUAL in labels and Label.SAFEGUARDING not in labels:
             child = about_a_child(" ".join(lex.joined))
             if child:  # anything sexual about a child is also safeguarding (the taxonomy)
@@ -218,8 +357,27 @@ class PolicyClassifier:
             labels.discard(Label.PROFANITY)  # swearing aimed at someone is abuse
         for label in ruled:
             scores[label] = round(max(p.get(label.value, 0.0), RULE_SCORE), 4)
+        severity = self._severity(labels, ruled, p, reasons)
         return make_verdict(sorted(labels), scores, spans=ident.spans, reasons=reasons,
-                            model_version=version)
+                            model_version=version, severity=severity)
+
+    def _severity(self, labels: set[Label], ruled: set[Label], p: Mapping[str, float],
+                  reasons: list[str]) -> Severity | None:
+        """High instead of critical when no critical label rests on strong evidence.
+
+        Critical wakes the safeguarding lead with a one-hour deadline: it needs a rule's hit
+        or a probability above the encoder's strong-evidence cut, never one weak feature.
+        """
+        encoder = self.encoder
+        critical = {label for label in labels if DEFAULT_SEVERITY[label] is Severity.CRITICAL}
+        if encoder is None or not critical:
+            return None
+        strong = float(encoder.meta.get("strong", 0.9))
+        if any(label in ruled or p.get(label.value, 0.0) >= strong for label in critical):
+            return None
+        reasons.append(f"severity high, not critical: the encoder's probability is below "
+                       f"its strong-evidence cut {strong:.2f}")
+        return Severity.HIGH
 
 
 def build_rules(

@@ -129,8 +129,11 @@ def train_command(
     out: Annotated[Path | None, typer.Option(help="Write the artefact here instead")] = None,
     research: Annotated[bool, typer.Option(
         "--research", help="Also train on data not cleared for shipping (never ship it)")] = False,
+    encoder: Annotated[bool, typer.Option(
+        help="Also fine-tune, export and calibrate the encoder stage (needs the train extra)")
+    ] = True,
 ) -> None:
-    """Rebuild the model artefact reproducibly and print its version and thresholds."""
+    """Rebuild the model artefacts reproducibly and print their versions and thresholds."""
     from classifiers import model
 
     if research and out is None:
@@ -142,6 +145,24 @@ def train_command(
         raise _fail(f"training failed: {exc}", 1) from None
     typer.echo(json.dumps({k: meta[k] for k in ("version", "thresholds", "sources",
                                                 "train_rows", "dev_rows")}, indent=1))
+    if encoder and not research:
+        _train_encoder(datasets or model.DEFAULT_DATASETS, out)
+
+
+def _train_encoder(datasets: Path, out: Path | None) -> None:
+    """Fine-tune the encoder stage into `out`/encoder (or the package) and print its figures."""
+    try:
+        from classifiers import encoder, encoder_train
+    except ImportError as exc:  # torch and transformers come with the train extra only
+        raise _fail(f"the encoder needs the train extra (pip install -e '.[train]'): {exc}",
+                    2) from None
+    target = out / "encoder" if out is not None else encoder.ENCODER_DIR
+    try:
+        meta = encoder_train.main(target, datasets)
+    except (OSError, KeyError, ValueError) as exc:
+        raise _fail(f"encoder training failed: {exc}", 1) from None
+    typer.echo(json.dumps({k: meta[k] for k in ("thresholds", "gates", "strong", "files",
+                                                "int8_vs_fp32_max_abs_diff")}, indent=1))
 
 
 def _gold_rows(path: Path, label: str) -> list[tuple[str, set[str]]]:
