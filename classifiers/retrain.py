@@ -2,13 +2,18 @@
 
 Pure like the rest of `classifiers/`: texts and targets in, a model directory and metrics out.
 The artefact has exactly the shipped model's format (`model.npz` + `model.json`), so
-`classifiers.model.load` reads it and `PolicyClassifier(model=...)` serves it.
+`classifiers.model.load` reads it and `PolicyClassifier(model=...)` serves it. Beside it,
+`encoder-calibration.json` holds the encoder stage's thresholds and gates recalibrated with the
+feedback: the encoder's weights are not retrained (that needs the train extra and an hour of
+CPU), but what it takes to flag is, which is where moderators' decisions say most.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
+import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,8 +22,10 @@ from typing import Any
 
 from sklearn.metrics import f1_score
 
+from classifiers import encoder as encoder_stage
 from classifiers import model as text_model
 from classifiers.base import Classifier, Label, ProtectedName, Verdict
+from classifiers.calibration import calibrate
 from classifiers.model import MODEL_LABELS, OFFENSIVE
 from classifiers.policy import PolicyClassifier
 from classifiers.registry import ClassifierConfigError
@@ -154,11 +161,34 @@ def train_candidate(
                               "calibration": n_feedback_dev},
         },
     )
+    _recalibrate_encoder(out_dir, examples, datasets=datasets, base_fraction=base_fraction)
     version = str(meta["version"])
     log.info("trained candidate %s on %d rows (%d from feedback)", version, len(train_rows),
              len(examples) - n_feedback_dev)
     return Candidate(out_dir, version, {k: meta[k] for k in (
         "train_rows", "dev_rows", "base_fraction", "feedback_rows", "thresholds")})
+
+
+#: the file beside a candidate's model that holds its encoder thresholds, gates and strong cut
+ENCODER_CALIBRATION = "encoder-calibration.json"
+
+
+def _recalibrate_encoder(out_dir: Path, examples: Sequence[Example], *, datasets: Path,
+                         base_fraction: float) -> None:
+    """Calibrate the shipped encoder's cuts on its dev rows plus the feedback's dev fifth,
+    with the candidate's fast model as the gate."""
+    from classifiers.encoder_train import dev_rows
+
+    rows = [(r.text, list(r.targets)) for r in dev_rows(datasets)
+            if _sampled(r.text, base_fraction)]
+    rows += [(ex.text, ex.row()) for ex in examples if text_model._is_dev(ex.text)]
+    texts = [text for text, _ in rows]
+    q = encoder_stage.shipped().probabilities(texts)
+    fast = PolicyClassifier(model=text_model.load(out_dir), use_encoder=False)
+    p, ruled = fast.fast_stage(texts)
+    cuts = calibrate(q, p, ruled, [targets for _, targets in rows])
+    (out_dir / ENCODER_CALIBRATION).write_text(json.dumps(cuts, indent=1, sort_keys=True) + "\n",
+                                               encoding="utf-8")
 
 
 def policy_from_dir(
@@ -167,15 +197,24 @@ def policy_from_dir(
     names: Sequence[ProtectedName] = (),
     sensitivity: float = 0.5,
     thresholds: Mapping[Label, float] | None = None,
+    use_encoder: bool = True,
 ) -> PolicyClassifier:
-    """The "policy" classifier serving the model in `model_dir` (raises model.ModelError)."""
+    """The "policy" classifier serving the model in `model_dir` (raises model.ModelError);
+    with `use_encoder` False, its fast stage alone."""
     if not 0.0 <= sensitivity <= 1.0:
         raise ClassifierConfigError(f"sensitivity: {sensitivity} is not between 0 and 1")
     for label, value in (thresholds or {}).items():
         if not 0.0 < value < 1.0:
             raise ClassifierConfigError(f"thresholds.{label}: {value} is not between 0 and 1")
+    calibration = model_dir / ENCODER_CALIBRATION
+    encoder = None
+    if use_encoder and calibration.is_file():
+        shipped = encoder_stage.shipped()
+        cuts = json.loads(calibration.read_text(encoding="utf-8"))
+        encoder = dataclasses.replace(shipped, meta={**shipped.meta, **cuts})
     return PolicyClassifier(names, sensitivity=sensitivity, thresholds=thresholds,
-                            model=text_model.load(model_dir))
+                            model=text_model.load(model_dir), encoder=encoder,
+                            use_encoder=use_encoder)
 
 
 def _f1(tp: int, fp: int, fn: int) -> float:

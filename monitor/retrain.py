@@ -357,13 +357,16 @@ def _thresholds(settings: Settings) -> dict[Label, float] | None:
     return {Label(k): v for k, v in settings.classifier.thresholds.items()} or None
 
 
-def serving_classifier(model_dir: Path | None, settings: Settings) -> PolicyClassifier:
-    """The policy classifier as the organisation runs it, on `model_dir` (None: packaged)."""
+def serving_classifier(model_dir: Path | None, settings: Settings, *,
+                       use_encoder: bool = True) -> PolicyClassifier:
+    """The policy classifier as the organisation runs it, on `model_dir` (None: packaged);
+    with `use_encoder` False, its fast stage alone."""
     cfg = settings.classifier
     if model_dir is None:
-        return PolicyClassifier(sensitivity=cfg.sensitivity, thresholds=_thresholds(settings))
+        return PolicyClassifier(sensitivity=cfg.sensitivity, thresholds=_thresholds(settings),
+                                use_encoder=use_encoder)
     return candidates.policy_from_dir(model_dir, sensitivity=cfg.sensitivity,
-                                      thresholds=_thresholds(settings))
+                                      thresholds=_thresholds(settings), use_encoder=use_encoder)
 
 
 def evaluate(classifier: Classifier, holdout: Sequence[candidates.Example],
@@ -484,13 +487,17 @@ def _retrain(factory: sessionmaker[Session], settings: Settings, *, actor: str, 
         except candidates.BaseDataMissing as exc:
             raise RetrainError(f"{exc}; point --datasets at the shared datasets") from None
         public, notes = candidates.public_sets(datasets)
-        cand_eval = evaluate(candidates.policy_from_dir(tmp, sensitivity=settings.classifier
-                                                        .sensitivity,
-                                                        thresholds=_thresholds(settings)),
-                             held, public)
+        cand_eval = evaluate(serving_classifier(tmp, settings), held, public)
         act_eval = evaluate(serving_classifier(baseline_dir, settings), held, public)
         found, gate_notes = regressions(cand_eval, act_eval, tolerance)
         notes += gate_notes
+        # The fast stage is what feedback retrains, and it alone picks what the encoder sees
+        # (and decides alone if the encoder is unavailable): it must not regress either.
+        fast_found, _ = regressions(
+            evaluate(serving_classifier(tmp, settings, use_encoder=False), held, public),
+            evaluate(serving_classifier(baseline_dir, settings, use_encoder=False), held,
+                     public), tolerance)
+        found += [f"fast stage: {r}" for r in fast_found]
         judged = bool(public) or any(m["rows"] >= MIN_LABEL_ROWS
                                      for m in act_eval["holdout"].values())
         if not judged:

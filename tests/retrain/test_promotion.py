@@ -147,7 +147,7 @@ def test_honest_feedback_is_promoted_audited_served_and_rolled_back(
     assert watcher() is True
     assert watcher() is False
     served = retrain.serving_classifier(path, runtime.settings)
-    assert served.version.endswith(result.version)
+    assert result.version in served.version.split("+")
 
     # rollback: to the baseline, then to the packaged model, then nothing further
     with transaction(runtime.factory) as session:
@@ -192,9 +192,9 @@ def test_runtime_classifier_reports_the_promoted_version(
     moderate_honestly(runtime)
     before = runtime.classifier.version
     version = adopt_baseline(runtime, baseline_dir)
-    assert not before.endswith(version)
+    assert version not in before.split("+")
     runtime.reload_classifier()
-    assert runtime.classifier.version.endswith(version)
+    assert version in runtime.classifier.version.split("+")
     # a few more honest takedowns of offensive tweets take it past the weekly threshold
     with transaction(runtime.factory) as session:
         for alert_id, _ in seed_alerts(runtime, offensive_tweets(10), ["abuse"]):
@@ -204,7 +204,7 @@ def test_runtime_classifier_reports_the_promoted_version(
     result = retrain.run_scheduled(runtime, threading.Event(), base_fraction=FRACTION)
     assert result is not None
     assert result.outcome is retrain.Outcome.PROMOTED, result.regressions
-    assert runtime.classifier.version.endswith(result.version)  # run_scheduled reloaded it
+    assert result.version in runtime.classifier.version.split("+")  # run_scheduled reloaded it
 
 
 def test_poisoned_feedback_regresses_on_public_sets_and_is_rejected(
@@ -215,7 +215,7 @@ def test_poisoned_feedback_regresses_on_public_sets_and_is_rejected(
     result = retrain.retrain(runtime.factory, runtime.settings, base_fraction=FRACTION)
 
     assert result.outcome is retrain.Outcome.REJECTED
-    assert any(r.startswith("tweeteval_offensive macro-F1") for r in result.regressions)
+    assert any("tweeteval_offensive macro-F1" in r for r in result.regressions)
     assert _active(runtime) == baseline
     row = _row(runtime, result.version)
     assert not row.active
@@ -259,7 +259,7 @@ def test_without_public_sets_the_held_out_slice_still_catches_a_regression(
     assert sum("not found" in n and "skipped" in n for n in notes) == 3
     assert result.metrics["candidate"]["public"] == {}
     assert result.outcome is retrain.Outcome.REJECTED
-    assert any(r.startswith("held-out abuse ") for r in result.regressions), \
+    assert any("held-out abuse " in r for r in result.regressions), \
         result.regressions
     assert _active(runtime) == baseline
 
