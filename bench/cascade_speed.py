@@ -11,7 +11,6 @@ process's peak memory.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import time
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from bench.classifier import presidio_recognizers, presidio_spans, rate, read, roster
+from bench.report import emit
 from classifiers.encoder import ENCODER_DIR, EncoderModel
 from classifiers.model import DEFAULT_DATASETS
 from classifiers.policy import PolicyClassifier
@@ -71,10 +71,7 @@ def main() -> None:
     out["encoder_bytes"] = sum(f.stat().st_size for f in ENCODER_DIR.iterdir())
     out["encoder_load_seconds"] = round(load_s, 3)
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    text = json.dumps(out, indent=1)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
+    emit(out, args.out)
 
 
 def _asked(cascade: PolicyClassifier, text: str) -> bool:

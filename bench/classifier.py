@@ -22,6 +22,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 
+from bench.report import emit
 from classifiers import model as text_model
 from classifiers.base import Label, ProtectedName
 from classifiers.identifying import Kind, detect
@@ -295,10 +296,7 @@ def main() -> None:
     result["identifying"] = identifying(args.datasets)
     result["speed"] = speed(args.datasets, args.quick)
     result["shipped_version"] = text_model.artefact_version()
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.report import emit
 from classifiers.base import Classifier, Label, Severity
 from classifiers.policy import PolicyClassifier
 
@@ -114,10 +115,7 @@ def main() -> None:
                               "hatecheck": hatecheck(classifier)}
     if args.public:
         result["public"] = public(classifier)
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
+    emit(result, args.out)
 
 
 if __name__ == "__main__":
