@@ -28,6 +28,7 @@ from monitor.ingest import PageResult, ingest_page, save_cursor
 from monitor.leases import is_dead_local_holder
 from monitor.models import Channel, ChannelHealth, ChannelState, utcnow
 from monitor.outbox import backoff
+from monitor.sqlutil import insert_ignoring_conflicts
 
 log = logging.getLogger(__name__)
 
@@ -56,19 +57,21 @@ class PollResult:
 
 
 def sync_channels(session: Session, channels: list[ChannelConfig]) -> dict[str, Channel]:
-    """Make sure every configured channel has its rows (never deletes: history stays)."""
+    """Make sure every configured channel has its rows (never deletes: history stays).
+
+    Replicas starting together register the same channels at once, so the rows are inserted
+    skipping any another replica has just written (a plain INSERT failed on the unique name).
+    """
+    for cfg in channels:
+        session.execute(insert_ignoring_conflicts(session, Channel, ["name"]).values(
+            name=cfg.name, platform=cfg.platform, enabled=cfg.enabled))
     existing = {c.name: c for c in session.execute(select(Channel)).scalars()}
     for cfg in channels:
-        channel = existing.get(cfg.name)
-        if channel is None:
-            channel = Channel(name=cfg.name, platform=cfg.platform, enabled=cfg.enabled)
-            session.add(channel)
-            session.flush()
-            session.add(ChannelState(channel_id=channel.id, health=ChannelHealth.NEW))
-            existing[cfg.name] = channel
-        else:
-            channel.enabled = cfg.enabled
-            channel.platform = cfg.platform
+        channel = existing[cfg.name]
+        channel.enabled = cfg.enabled
+        channel.platform = cfg.platform
+        session.execute(insert_ignoring_conflicts(session, ChannelState, ["channel_id"]).values(
+            channel_id=channel.id, health=ChannelHealth.NEW))
     session.flush()
     return existing
 
