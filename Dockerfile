@@ -3,14 +3,22 @@
 
 FROM python:3.11-slim AS build
 WORKDIR /src
+# Every dependency and the build backend come from the locks (`make lock` writes them), pinned
+# with their hashes: pip refuses a file whose hash is not in the lock, and anything unlocked.
+# --ignore-installed: the backend's own packages (packaging) are in this stage's Python, and
+# without it pip would count them as installed and leave them out of /install.
+COPY requirements.lock requirements-build.lock ./
+RUN pip install --no-cache-dir --require-hashes -r requirements-build.lock \
+ && pip install --no-cache-dir --prefix=/install --ignore-installed --require-hashes \
+      -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY monitor ./monitor
 COPY connectors ./connectors
 COPY classifiers ./classifiers
 COPY config ./config
-# The project's own pyproject.toml pins every dependency range.
+# The project itself, resolving nothing past the lock, built with the locked backend.
 # hadolint ignore=DL3013
-RUN pip install --no-cache-dir --prefix=/install .
+RUN pip install --no-cache-dir --prefix=/install --no-deps --no-build-isolation .
 
 FROM python:3.11-slim
 RUN groupadd --gid 10001 socmon \

@@ -232,6 +232,9 @@ class Settings(BaseSettings):
     #: SQLAlchemy URL; empty means a SQLite file in data_dir. PostgreSQL: postgresql+psycopg://...
     database_url: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: how long a replica's claim on a channel's poll lasts unrenewed (a running pass renews it
+    #: three times a lease): a crashed replica's channels are polled again after at most this
+    poll_lease: Duration = timedelta(seconds=45)
     #: signs web sessions; set SOCMON_SECRET_KEY in production (a random one is made otherwise)
     secret_key: SecretStr | None = None
     channels: list[ChannelConfig] = Field(default_factory=list)
@@ -247,6 +250,15 @@ class Settings(BaseSettings):
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @field_validator("poll_lease")
+    @classmethod
+    def _lease_bounds(cls, value: timedelta) -> timedelta:
+        # Under 5 s a busy database or a garbage-collection pause could outlast a heartbeat
+        # and let two replicas poll at once; over an hour a crash silences channels too long.
+        if not timedelta(seconds=5) <= value <= timedelta(hours=1):
+            raise ValueError("must be between 5s and 1h")
+        return value
 
     @field_validator("channels")
     @classmethod

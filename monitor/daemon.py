@@ -75,6 +75,7 @@ class Daemon:
                 owner=self.runtime.owner,
                 interval=channel.interval,
                 stop=self.stop,
+                lease=self.runtime.settings.poll_lease,
             )
         except Exception:
             # An unexpected bug must not kill the job for good; the next run retries.

@@ -11,13 +11,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-#: the PostgreSQL advisory lock `upgrade` holds: a fixed key, the same in every replica
-MIGRATION_LOCK = int.from_bytes(b"socmon-m", "big")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -87,23 +85,10 @@ def _alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply migrations up to `revision` (idempotent; on PostgreSQL one process at a time)."""
-    if engine.dialect.name != "postgresql":
-        # SQLite: Alembic's transaction starts with BEGIN IMMEDIATE (see make_engine), so a
-        # second process waits for the first to commit and then finds nothing to do.
-        command.upgrade(_alembic_config(engine), revision)
-        return
-    # Replicas starting together on a new database would otherwise all find no
-    # alembic_version table and all create it (a duplicate key for all but one). The lock is
-    # session-level, on a connection of its own held for the whole upgrade, in autocommit so
-    # no transaction sits open beside the migration; the next process then finds the schema
-    # current. It is released when that connection ends, even if this process dies.
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as lock:
-        lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
-        try:
-            command.upgrade(_alembic_config(engine), revision)
-        finally:
-            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+    """Apply migrations up to `revision` (idempotent). Replicas starting together migrate one
+    after the other: on PostgreSQL under a per-schema advisory lock (migrations/env.py), on
+    SQLite behind BEGIN IMMEDIATE (see make_engine)."""
+    command.upgrade(_alembic_config(engine), revision)
 
 
 def is_current(engine: Engine) -> bool:

@@ -28,14 +28,16 @@ from monitor.ingest import PageResult, ingest_page, save_cursor
 from monitor.leases import is_dead_local_holder
 from monitor.models import Channel, ChannelHealth, ChannelState, utcnow
 from monitor.outbox import backoff
+from monitor.sqlutil import insert_ignoring_conflicts
 
 log = logging.getLogger(__name__)
 
-#: how long a poll lease lasts without a heartbeat: a dead replica's channels wait this long
-#: at most before a live replica takes them over
+#: how long a poll lease lasts without a heartbeat, unless the `poll_lease` setting says
+#: otherwise: a dead replica's channels wait this long at most before a live replica takes them
 LEASE = timedelta(seconds=45)
-#: how often a running pass renews its lease (several beats fit in one lease)
-HEARTBEAT = LEASE / 3
+#: heartbeats per lease: a running pass renews its lease this often, so one late beat is not
+#: enough to lose it
+BEATS_PER_LEASE = 3
 #: how much earlier than `interval` the next regular poll falls due, so that the scheduler's
 #: next firing, a few milliseconds early or late, never finds the channel not yet due
 SCHEDULER_SLACK = timedelta(seconds=2)
@@ -56,24 +58,27 @@ class PollResult:
 
 
 def sync_channels(session: Session, channels: list[ChannelConfig]) -> dict[str, Channel]:
-    """Make sure every configured channel has its rows (never deletes: history stays)."""
+    """Make sure every configured channel has its rows (never deletes: history stays).
+
+    Replicas starting together register the same channels at once, so the rows are inserted
+    skipping any another replica has just written (a plain INSERT failed on the unique name).
+    """
+    for cfg in channels:
+        session.execute(insert_ignoring_conflicts(session, Channel, ["name"]).values(
+            name=cfg.name, platform=cfg.platform, enabled=cfg.enabled))
     existing = {c.name: c for c in session.execute(select(Channel)).scalars()}
     for cfg in channels:
-        channel = existing.get(cfg.name)
-        if channel is None:
-            channel = Channel(name=cfg.name, platform=cfg.platform, enabled=cfg.enabled)
-            session.add(channel)
-            session.flush()
-            session.add(ChannelState(channel_id=channel.id, health=ChannelHealth.NEW))
-            existing[cfg.name] = channel
-        else:
-            channel.enabled = cfg.enabled
-            channel.platform = cfg.platform
+        channel = existing[cfg.name]
+        channel.enabled = cfg.enabled
+        channel.platform = cfg.platform
+        session.execute(insert_ignoring_conflicts(session, ChannelState, ["channel_id"]).values(
+            channel_id=channel.id, health=ChannelHealth.NEW))
     session.flush()
     return existing
 
 
-def acquire_lease(session: Session, *, channel_id: int, owner: str, now: datetime) -> bool:
+def acquire_lease(session: Session, *, channel_id: int, owner: str, now: datetime,
+                  lease: timedelta = LEASE) -> bool:
     """Take the channel's poll lease so one replica polls it at a time (atomic update)."""
     result = session.execute(
         update(ChannelState)
@@ -85,7 +90,7 @@ def acquire_lease(session: Session, *, channel_id: int, owner: str, now: datetim
                 ChannelState.lease_expires_at < now,
             ),
         )
-        .values(lease_owner=owner, lease_expires_at=now + LEASE)
+        .values(lease_owner=owner, lease_expires_at=now + lease)
     )
     return bool(getattr(result, "rowcount", 0))
 
@@ -203,6 +208,7 @@ def poll_channel(
     interval: timedelta,
     stop: threading.Event | None = None,
     force: bool = False,
+    lease: timedelta = LEASE,
 ) -> PollResult:
     """Run one poll pass to its end (or until `stop`), committing page by page."""
     result = PollResult(channel=name)
@@ -222,16 +228,17 @@ def poll_channel(
             result.skipped = f"waiting until {state.next_poll_at.isoformat()}"
             result.health = ChannelHealth(state.health)
             return result
-        if not acquire_lease(session, channel_id=channel_id, owner=owner, now=start):
+        if not acquire_lease(session, channel_id=channel_id, owner=owner, now=start,
+                             lease=lease):
             result.skipped = "polled by another replica"
             return result
         cursor = _parse_cursor(state.cursor, name)
 
     try:
-        with _heartbeat(factory, channel_id=channel_id, owner=owner):
+        with _heartbeat(factory, channel_id=channel_id, owner=owner, lease=lease):
             _run_pages(factory, channel_id=channel_id, name=name, connector=connector,
                        classifier=classifier, routing=routing, cursor=cursor, start=start,
-                       stop=stop, result=result)
+                       stop=stop, result=result, lease=lease)
     except Exception as exc:
         # Whatever stopped the pass, expected or not, shows in channel health and frees the
         # lease: a channel never goes quiet while its health says "ok".
@@ -275,6 +282,7 @@ def _run_pages(
     start: datetime,
     stop: threading.Event | None,
     result: PollResult,
+    lease: timedelta,
 ) -> None:
     """Fetch and ingest pages until the platform has no more (or `stop`), one commit each."""
     while result.pages < MAX_PAGES_PER_PASS:
@@ -299,7 +307,7 @@ def _run_pages(
                 now=utcnow(),
                 new_items=page_result.new_items,
             )
-            state.lease_expires_at = utcnow() + LEASE
+            state.lease_expires_at = utcnow() + lease
         result.totals.add(page_result)
         log.debug(
             "channel %s: page %d committed (%d new)", name, result.pages, page_result.new_items
@@ -309,31 +317,34 @@ def _run_pages(
             return
 
 
-def renew_lease(session: Session, *, channel_id: int, owner: str, now: datetime) -> bool:
+def renew_lease(session: Session, *, channel_id: int, owner: str, now: datetime,
+                lease: timedelta = LEASE) -> bool:
     """Extend a lease this owner still holds; False when it has been lost."""
     result = session.execute(
         update(ChannelState)
         .where(ChannelState.channel_id == channel_id, ChannelState.lease_owner == owner)
-        .values(lease_expires_at=now + LEASE)
+        .values(lease_expires_at=now + lease)
     )
     return bool(getattr(result, "rowcount", 0))
 
 
 @contextmanager
-def _heartbeat(factory: sessionmaker[Session], *, channel_id: int, owner: str) -> Iterator[None]:
-    """Renew the channel's lease every `HEARTBEAT` while the block runs.
+def _heartbeat(factory: sessionmaker[Session], *, channel_id: int, owner: str,
+               lease: timedelta) -> Iterator[None]:
+    """Renew the channel's lease `BEATS_PER_LEASE` times a lease while the block runs.
 
     A slow page (a large fetch, a platform retry) keeps its lease, and a replica that dies
-    stops beating, so live replicas take its channels over once `LEASE` has passed.
+    stops beating, so live replicas take its channels over once `lease` has passed.
     """
     done = threading.Event()
+    every = (lease / BEATS_PER_LEASE).total_seconds()
 
     def beat() -> None:
-        while not done.wait(HEARTBEAT.total_seconds()):
+        while not done.wait(every):
             try:
                 with transaction(factory) as session:
                     if not renew_lease(session, channel_id=channel_id, owner=owner,
-                                       now=utcnow()):
+                                       now=utcnow(), lease=lease):
                         log.warning("channel %d: poll lease lost to another replica", channel_id)
                         return
             except Exception:

@@ -46,6 +46,7 @@ def poll_all(runtime: Runtime, *, only: str | None = None, force: bool = True) -
                 owner=runtime.owner,
                 interval=channel.interval,
                 force=force,
+                lease=runtime.settings.poll_lease,
             )
         )
     if only and not results:

@@ -20,6 +20,7 @@ from monitor.web.deps import (
     OversightUser,
     StaffUser,
     State,
+    Text,
     Username,
     WebState,
 )
@@ -39,32 +40,32 @@ class DismissBody(BaseModel):
     """Why the alert is closed without a takedown."""
 
     reason: alerts.DismissReason
-    note: str | None = Field(default=None, max_length=actions.MAX_NOTE)
+    note: Text | None = Field(default=None, max_length=actions.MAX_NOTE)
 
 
 class EscalateBody(BaseModel):
     """Who the alert goes to."""
 
     to: alerts.EscalationTarget
-    note: str | None = Field(default=None, max_length=actions.MAX_NOTE)
+    note: Text | None = Field(default=None, max_length=actions.MAX_NOTE)
 
 
 class NoteBody(BaseModel):
     """A note on the alert."""
 
-    body: str = Field(min_length=1, max_length=actions.MAX_NOTE)
+    body: Text = Field(min_length=1, max_length=actions.MAX_NOTE)
 
 
 class AssignBody(BaseModel):
     """Who takes the alert."""
 
-    username: str = Field(min_length=1, max_length=64)
+    username: Text = Field(min_length=1, max_length=64)
 
 
 class AcknowledgeBody(BaseModel):
     """The DSL's handover: what was done outside socmon."""
 
-    handover: str = Field(min_length=1, max_length=actions.MAX_NOTE)
+    handover: Text = Field(min_length=1, max_length=actions.MAX_NOTE)
 
 
 class BulkBody(BaseModel):
@@ -85,10 +86,10 @@ class BulkOut(BaseModel):
 class UserIn(BaseModel):
     """A new account."""
 
-    username: str = Field(min_length=2, max_length=64)
+    username: Text = Field(min_length=2, max_length=64)
     role: Role
-    display_name: str = Field(default="", max_length=128)
-    email: str | None = Field(default=None, max_length=255)
+    display_name: Text = Field(default="", max_length=128)
+    email: Text | None = Field(default=None, max_length=255)
 
 
 class Password(BaseModel):
@@ -324,7 +325,7 @@ def unlock_user(state: State, user: AdminUser, username: Username) -> UserOut:
 
 
 @router.post("/users/{username}/reset-password", responses=ERRORS)
-def reset_password(state: State, user: AdminUser, username: str) -> Password:
+def reset_password(state: State, user: AdminUser, username: Username) -> Password:
     """A new random password, returned once."""
     with state.write() as session:
         _u, password = users.reset_password(session, username=username, actor=user.username)

@@ -9,12 +9,14 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 from fastapi.templating import Jinja2Templates
+from pydantic import AfterValidator
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Role
 from monitor import users
 from monitor.db import transaction
 from monitor.runtime import Runtime
+from monitor.storable import is_storable
 from monitor.web.security import ACTORS, ADMINS, DSL, OVERSIGHT, STAFF, LoginLimiter
 
 
@@ -125,7 +127,18 @@ OversightUser = Annotated[CurrentUser, Depends(require(OVERSIGHT))]
 AdminUser = Annotated[CurrentUser, Depends(require(ADMINS))]
 State = Annotated[WebState, Depends(get_state)]
 
+def storable_input(value: str) -> str:
+    """`value` unchanged if both databases can take it; else a ValueError (answered 422)."""
+    # PostgreSQL refuses NUL in text even in a WHERE clause, so a NUL in any field that
+    # reaches a query was a 500 there (and stored or matched on SQLite): refuse it up front.
+    if not is_storable(value):
+        raise ValueError("must not contain NUL characters or unpaired surrogates")
+    return value
+
+
+#: text from a request (path, query, form or JSON): what the databases can store and compare
+Text = Annotated[str, AfterValidator(storable_input)]
 #: ids are BIGINT on PostgreSQL; larger numbers cannot name a row
 MAX_ID = 2**63 - 1
 AlertId = Annotated[int, Path(ge=1, le=MAX_ID)]
-Username = Annotated[str, Path(min_length=1, max_length=64)]
+Username = Annotated[Text, Path(min_length=1, max_length=64)]

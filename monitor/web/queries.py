@@ -31,7 +31,7 @@ from monitor.models import (
     utcnow,
 )
 from monitor.runtime import Runtime
-from monitor.web.deps import CurrentUser
+from monitor.web.deps import CurrentUser, Text
 
 SAFEGUARDING = "safeguarding"
 OPEN_STATES = (AlertState.NEW, AlertState.IN_REVIEW, AlertState.ESCALATED)
@@ -70,15 +70,15 @@ class QueueParams(BaseModel):
     state: StateFilter = StateFilter.OPEN
     label: Literal["safeguarding", "threat", "identifying", "hate", "abuse", "sexual", "spam",
                    "profanity"] | None = None
-    channel: str | None = Field(default=None, max_length=64)
-    platform: str | None = Field(default=None, max_length=32)
+    channel: Text | None = Field(default=None, max_length=64)
+    platform: Text | None = Field(default=None, max_length=32)
     severity: Literal["critical", "high", "low"] | None = None
     overdue: bool = False
     takedown_failed: bool = False
     assigned: Literal["me", "nobody"] | None = None
-    queue: str | None = Field(default=None, max_length=32)
-    q: str | None = Field(default=None, max_length=200, description="text contains")
-    author: str | None = Field(default=None, max_length=200, description="author name contains")
+    queue: Text | None = Field(default=None, max_length=32)
+    q: Text | None = Field(default=None, max_length=200, description="text contains")
+    author: Text | None = Field(default=None, max_length=200, description="author name contains")
     page: int = Field(default=1, ge=1, le=10_000)
 
 
@@ -88,12 +88,12 @@ class AuditParams(BaseModel):
     model_config = {"extra": "forbid"}
     _blank = model_validator(mode="before")(_blank_is_none)
 
-    actor: str | None = Field(default=None, max_length=64)
-    action: str | None = Field(default=None, max_length=64, description="exact or prefix.*")
-    target: str | None = Field(default=None, max_length=64, description="e.g. alert:12")
+    actor: Text | None = Field(default=None, max_length=64)
+    action: Text | None = Field(default=None, max_length=64, description="exact or prefix.*")
+    target: Text | None = Field(default=None, max_length=64, description="e.g. alert:12")
     date_from: date | None = None
     date_to: date | None = None
-    q: str | None = Field(default=None, max_length=200)
+    q: Text | None = Field(default=None, max_length=200)
     page: int = Field(default=1, ge=1, le=100_000)
 
 

@@ -31,6 +31,7 @@ from monitor.web.deps import (
     OversightUser,
     StaffUser,
     State,
+    Text,
     Username,
     WebState,
 )
@@ -94,7 +95,7 @@ def api_docs(request: Request, state: State) -> Response:
 
 @router.get("/login")
 def login_form(request: Request, state: State,
-               next: Annotated[str, Query(max_length=2000)] = "/") -> Response:
+               next: Annotated[Text, Query(max_length=2000)] = "/") -> Response:
     """The sign-in form."""
     return render(request, state, None, "login.html", {"next": safe_next(next), "error": None})
 
@@ -103,9 +104,9 @@ def login_form(request: Request, state: State,
 def login(
     request: Request,
     state: State,
-    username: Annotated[str, Form(max_length=64)],
-    password: Annotated[str, Form(max_length=users.MAX_PASSWORD)],
-    next: Annotated[str, Form(max_length=2000)] = "/",
+    username: Annotated[Text, Form(max_length=64)],
+    password: Annotated[Text, Form(max_length=users.MAX_PASSWORD)],
+    next: Annotated[Text, Form(max_length=2000)] = "/",
 ) -> Response:
     """Check the password (rate-limited per username and per address) and start a session."""
     address = request.client.host if request.client else "unknown"
@@ -180,8 +181,8 @@ def queue_bulk(
     request: Request, state: State, user: ActorUser,
     action: Annotated[actions.BulkAction, Form()],
     ids: Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Form(max_length=500)] = [],  # noqa: B006 - FastAPI reads it
-    reason: Annotated[str | None, Form(max_length=32)] = None,
-    back: Annotated[str, Form(max_length=2000)] = "/queue",
+    reason: Annotated[Text | None, Form(max_length=32)] = None,
+    back: Annotated[Text, Form(max_length=2000)] = "/queue",
 ) -> Response:
     """One action on the ticked alerts (a spam wave): each alert audited on its own."""
     target = safe_next(back)
@@ -233,10 +234,10 @@ def alert_page(request: Request, state: State, user: StaffUser, alert_id: AlertI
 def alert_act(
     request: Request, state: State, user: ActorUser, alert_id: AlertId,
     action: Annotated[actions.ActionName, Form()],
-    reason: Annotated[str | None, Form(max_length=32)] = None,
-    to: Annotated[str | None, Form(max_length=32)] = None,
-    note: Annotated[str | None, Form(max_length=actions.MAX_NOTE + 100)] = None,
-    assignee: Annotated[str | None, Form(max_length=64)] = None,
+    reason: Annotated[Text | None, Form(max_length=32)] = None,
+    to: Annotated[Text | None, Form(max_length=32)] = None,
+    note: Annotated[Text | None, Form(max_length=actions.MAX_NOTE + 100)] = None,
+    assignee: Annotated[Text | None, Form(max_length=64)] = None,
 ) -> Response:
     """Claim, release, assign, hide, delete, dismiss, escalate or note; then back to the item."""
     try:
@@ -257,7 +258,7 @@ def alert_act(
 @router.post("/alerts/{alert_id}/acknowledge")
 def alert_acknowledge(
     request: Request, state: State, user: DslUser, alert_id: AlertId,
-    handover: Annotated[str, Form(max_length=actions.MAX_NOTE + 100)] = "",
+    handover: Annotated[Text, Form(max_length=actions.MAX_NOTE + 100)] = "",
 ) -> Response:
     """The DSL acknowledges and records the handover (who, when, what was done outside)."""
     try:
@@ -402,10 +403,10 @@ def users_page(request: Request, state: State, user: AdminUser) -> Response:
 @router.post("/admin/users")
 def users_add(
     request: Request, state: State, user: AdminUser,
-    username: Annotated[str, Form(max_length=64)],
+    username: Annotated[Text, Form(max_length=64)],
     role: Annotated[Role, Form()],
-    display_name: Annotated[str, Form(max_length=128)] = "",
-    email: Annotated[str, Form(max_length=255)] = "",
+    display_name: Annotated[Text, Form(max_length=128)] = "",
+    email: Annotated[Text, Form(max_length=255)] = "",
 ) -> Response:
     """Add an account; its password is shown once on this page."""
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,7 @@ def _run(
         ),
         ("routing: [\n", "not valid YAML at line"),
         ("web:\n  port: 99999\n", "web.port"),
+        ("poll_lease: 1s\n", "poll_lease: must be between 5s and 1h"),
     ],
 )
 def test_config_mistakes_exit_2_with_one_line(tmp_path: Path, config: str, expected: str) -> None:
@@ -98,6 +100,8 @@ def test_environment_overrides_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     path.write_text("web:\n  port: 9000\n", encoding="utf-8")
     monkeypatch.setenv("SOCMON_WEB__PORT", "9100")
     assert load(path).web.port == 9100
+    monkeypatch.setenv("SOCMON_POLL_LEASE", "12s")
+    assert load(path).poll_lease == timedelta(seconds=12)
     monkeypatch.setenv("SOCMON_WEB__PORT", "lots")
     with pytest.raises(ConfigError, match=r"web\.port"):
         load(path)
