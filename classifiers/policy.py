@@ -2,8 +2,9 @@
 
 A cascade. The rules (lexicons, patterns, identifying detectors, the names register) and a
 linear model over n-grams read every text. Where the linear model sees a chance of a label
-the rules did not give, the fine-tuned encoder gives the second opinion, and only the
-encoder's calibrated probability can add such a label. Most everyday comments never reach it.
+the rules did not give, the fine-tuned encoder gives the second opinion: a label then needs
+the blend of both models to reach its threshold, or the fast model's own label with the
+encoder not confidently against it (see `decide`). Rule hits are never overridden.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +29,7 @@ from monitor.models import Verdict as VerdictRow
 from monitor.quarantine import quarantine
 from monitor.routing import Route, route
 from monitor.sqlutil import insert_ignoring_conflicts
-from monitor.storable import MAX_TEXT, all_storable, is_storable, storable_payload, storable_text
+from monitor.storable import MAX_TEXT, storable_item
 
 log = logging.getLogger(__name__)
 
@@ -88,29 +88,6 @@ def classify_safely(classifier: Classifier, texts: Sequence[str]) -> Classified:
     return Classified(verdicts, failed)
 
 
-def storable_item(item: FetchedItem) -> FetchedItem:
-    """The item with every text field storable in both databases (see `monitor.storable`)."""
-    texts = (item.external_id, item.text, item.author_id, item.author_name, item.url,
-             item.parent_id, item.thread_id)
-    if all(t is None or is_storable(t) for t in texts) and all_storable(item.raw):
-        return item
-    return replace(
-        item,
-        external_id=storable_text(item.external_id),
-        text=storable_text(item.text),
-        author_id=_maybe(item.author_id),
-        author_name=_maybe(item.author_name),
-        url=_maybe(item.url),
-        parent_id=_maybe(item.parent_id),
-        thread_id=_maybe(item.thread_id),
-        raw=storable_payload(item.raw),
-    )
-
-
-def _maybe(text: str | None) -> str | None:
-    return None if text is None else storable_text(text)
-
-
 def _item_row(channel_id: int, item: FetchedItem, now: datetime) -> dict[str, Any]:
     return {
         "channel_id": channel_id,
@@ -166,13 +143,13 @@ def store_items(
                 )
         except (SQLAlchemyError, ValueError) as exc:
             quarantine(session, channel_id=channel_id, item=item, stage=QuarantineStage.STORE,
-                       reason=f"could not be stored: {_failure(exc)}", now=now)
+                       reason=f"could not be stored: {failure_kind(exc)}", now=now)
             set_aside += 1
     return stored, set_aside
 
 
-def _failure(exc: BaseException) -> str:
-    """The kind of a failure, without its message (which may quote the item's text)."""
+def failure_kind(exc: BaseException) -> str:
+    """The kind of a failure, without its message (which may quote a comment or an author)."""
     cause = getattr(exc, "orig", None) or exc.__cause__
     return type(exc).__name__ + (f" ({type(cause).__name__})" if cause is not None else "")
 

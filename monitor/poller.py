@@ -24,7 +24,7 @@ from connectors.base import (
     TransientError,
 )
 from monitor.db import transaction
-from monitor.ingest import PageResult, ingest_page, save_cursor
+from monitor.ingest import PageResult, failure_kind, ingest_page, save_cursor
 from monitor.leases import is_dead_local_holder
 from monitor.models import Channel, ChannelHealth, ChannelState, utcnow
 from monitor.outbox import backoff
@@ -139,9 +139,7 @@ def _failure_detail(exc: Exception) -> str:
     """
     if isinstance(exc, ConnectorError):
         return f"{type(exc).__name__}: {exc}"[:500]
-    cause = getattr(exc, "orig", None) or exc.__cause__
-    kind = type(exc).__name__ + (f" ({type(cause).__name__})" if cause is not None else "")
-    return f"internal error: {kind}; the pass stopped and will be retried"
+    return f"internal error: {failure_kind(exc)}; the pass stopped and will be retried"
 
 
 def _log_unexpected(name: str, exc: Exception) -> None:

@@ -11,7 +11,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
+
+from connectors.base import Item
 
 #: longest text stored verbatim; longer texts are truncated in the store but kept whole in `raw`
 MAX_TEXT = 100_000
@@ -72,3 +75,26 @@ def storable_payload(raw: Mapping[str, Any]) -> dict[str, Any]:
     repaired: dict[str, Any] = storable_value(raw)
     repaired[ORIGINAL_KEY] = escaped_json(dict(raw))
     return repaired
+
+
+def _optional(text: str | None) -> str | None:
+    return None if text is None else storable_text(text)
+
+
+def storable_item(item: Item) -> Item:
+    """The fetched item with every text field, and its payload, storable in both databases."""
+    texts = (item.external_id, item.text, item.author_id, item.author_name, item.url,
+             item.parent_id, item.thread_id)
+    if all(t is None or is_storable(t) for t in texts) and all_storable(item.raw):
+        return item
+    return replace(
+        item,
+        external_id=storable_text(item.external_id),
+        text=storable_text(item.text),
+        author_id=_optional(item.author_id),
+        author_name=_optional(item.author_name),
+        url=_optional(item.url),
+        parent_id=_optional(item.parent_id),
+        thread_id=_optional(item.thread_id),
+        raw=storable_payload(item.raw),
+    )
