@@ -136,10 +136,13 @@ def decide(p: npt.NDArray[np.float64], q: npt.NDArray[np.float64],
     """Deciding scores from the fast model's `p` and the encoder's `q` (rows of asked texts).
 
     The blend of the two (they err differently); raised to the threshold where the fast model
-    gave the label itself (`own`) and the encoder's probability is at least the veto floor.
+    gave the label itself (`own`) and the encoder's probability is at least the veto floor,
+    or where the encoder alone is beyond its calibrated cut (`alone` in its metadata).
     """
     blended: npt.NDArray[np.float64] = blend(p, q, float(meta["blend"]))
     kept = own & (q >= float(meta["veto"]))
+    if "alone" in meta:  # artefacts before round 7 have no cut to flag alone
+        kept |= q >= np.array([float(meta["alone"].get(h, 1.0)) for h in MODEL_LABELS])
     out: npt.NDArray[np.float64] = np.maximum(blended, np.where(kept, cuts, 0.0))
     return out
 
@@ -274,10 +277,11 @@ class PolicyClassifier:
         """The deciding scores, with the encoder's opinion where the fast model is unsure.
 
         A text the rules left clean is asked when the fast model sees any chance of a label
-        (its gates); one the rules flagged only when the fast model would add a label of its
-        own. Where asked, a label needs the blend of both models to reach its threshold, or
-        the fast model's own label with the encoder not confidently against it (the veto):
-        the encoder removes the fast model's false alarms and adds what it missed, without
+        (its gates); one the rules flagged only when the fast model's score for another label
+        reaches its own cut or the deciding cut. Where asked, a label needs the blend of both
+        models to reach its threshold, or the fast model's own label with the encoder not
+        confidently against it (the veto), or the encoder beyond its cut to label alone: the
+        encoder removes the fast model's false alarms and adds what it missed, without
         undoing what it gets right.
         """
         encoder = self.encoder
@@ -287,17 +291,21 @@ class PolicyClassifier:
         ruled = _ruled(p.shape, lex)
         fast_cuts = np.array([effective_threshold(self.model.thresholds.get(h, 0.5),
                                                   self.sensitivity) for h in MODEL_LABELS])
+        deciding = self.thresholds()
+        cuts = np.array([deciding[h] for h in MODEL_LABELS])
         own = (p >= fast_cuts) & ~ruled
         own[:, MODEL_LABELS.index(OFFENSIVE)] = False
+        # A score is judged against the deciding cut, so one that reaches it must have had
+        # the encoder's opinion, even where the fast model's own cut is higher.
+        may_add = (p >= np.minimum(fast_cuts, cuts)) & ~ruled
+        may_add[:, MODEL_LABELS.index(OFFENSIVE)] = False
         unruled = ~np.any(ruled, axis=1)
         asked = np.flatnonzero(np.where(unruled, np.any(p >= self.gates(), axis=1),
-                                        np.any(own, axis=1)))
+                                        np.any(may_add, axis=1)))
         decided = p.copy()
         if len(asked):
             q = encoder.probabilities([texts[int(i)] for i in asked])
-            cuts = self.thresholds()
-            decided[asked] = decide(p[asked], q, own[asked], encoder.meta,
-                                    np.array([cuts[h] for h in MODEL_LABELS]))
+            decided[asked] = decide(p[asked], q, own[asked], encoder.meta, cuts)
         return decided
 
     def _model_may_label(self, p: npt.NDArray[np.float64], cuts: Mapping[str, float]

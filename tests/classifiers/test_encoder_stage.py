@@ -14,7 +14,15 @@ import numpy.typing as npt
 import pytest
 
 from classifiers.base import Label, Severity
-from classifiers.calibration import CLEAN_BUDGET, FLOOR, GATES, strong_cut, thresholds
+from classifiers.calibration import (
+    ALONE_FLOOR,
+    CLEAN_BUDGET,
+    FLOOR,
+    GATES,
+    alone_cuts,
+    strong_cut,
+    thresholds,
+)
 from classifiers.encoder import ENCODER_DIR, EncoderError, EncoderModel, encoder_text, shipped
 from classifiers.model import MODEL_LABELS
 from classifiers.policy import PolicyClassifier
@@ -81,13 +89,57 @@ def test_everyday_comments_raise_no_flag(text: str) -> None:
 def test_the_encoder_is_asked_only_where_the_fast_stage_sees_a_chance() -> None:
     recording = _recording()
     classifier = PolicyClassifier(encoder=recording)
-    clean = ["See you at sports day", "Thank you Mrs Hughes", "Is the cafe open on Friday?"]
+    clean = ["See you at sports day", "Thank you Mrs Hughes", "Is the cafe open on Friday?",
+             *EVERYDAY]
+    p, ruled = classifier.fast_stage(clean)
+    chance = [text for text, row, hit in zip(clean, p, ruled, strict=True)
+              if not hit.any() and (row >= classifier.gates()).any()]
     classifier.classify(clean)
-    assert recording.asked == []
+    assert recording.asked == chance
+    assert len(chance) < len(clean)  # a comment the fast model sees no chance in is not asked
+    recording.asked.clear()
     classifier.classify(["you useless prat"])  # the rules decide abuse; nothing else is likely
     asked_before = len(recording.asked)
     classifier.classify([UNRULED_DISCLOSURE])
     assert recording.asked[asked_before:] == [UNRULED_DISCLOSURE]
+
+
+def test_a_rule_flagged_text_near_the_deciding_cut_is_asked() -> None:
+    """A score that reaches the deciding cut gets the encoder's opinion, even on a text the
+    rules flagged and below the fast model's own cut (it once became a label unasked)."""
+    base = shipped()
+    recording = _recording()
+    low = {head: 0.05 for head in MODEL_LABELS}
+    recording.meta = {**base.meta, "thresholds": low}
+    text = "you useless prat, I will find where you live"
+    PolicyClassifier(encoder=recording).classify([text])
+    assert recording.asked == [text]
+
+
+def test_the_encoder_labels_alone_beyond_its_cut() -> None:
+    """Where the encoder is beyond its `alone` cut it labels whatever the fast model says;
+    below it, its opinion only counts in the blend."""
+    text = "theres a man who lives with us now and he gets in my bed when mums on nights"
+    encoder = shipped()
+    closed = {head: 1.01 for head in MODEL_LABELS}
+    fast_only = {**encoder.meta, "blend": 0.0, "alone": closed}
+    assert Label.SAFEGUARDING not in PolicyClassifier(
+        encoder=dataclasses.replace(encoder, meta=fast_only)).classify([text])[0].labels
+    opened = {**fast_only, "alone": {**closed, "safeguarding": 0.0}}
+    assert Label.SAFEGUARDING in PolicyClassifier(
+        encoder=dataclasses.replace(encoder, meta=opened)).classify([text])[0].labels
+
+
+def test_alone_cuts_keep_clean_rows_within_half_the_budget() -> None:
+    rng = np.random.default_rng(11)
+    clean = rng.uniform(0, 1.0, size=(3000, len(MODEL_LABELS)))
+    q = np.vstack([clean, rng.uniform(0.9, 1.0, size=(100, len(MODEL_LABELS)))])
+    y = np.vstack([np.zeros_like(clean, dtype=int), np.ones((100, len(MODEL_LABELS)), int)])
+    cuts = alone_cuts(q, y)
+    for h, head in enumerate(MODEL_LABELS):
+        assert cuts[head] >= ALONE_FLOOR
+        if head != "offensive":
+            assert np.mean(clean[:, h] >= cuts[head]) <= CLEAN_BUDGET / 2 + 1e-9, head
 
 
 def test_critical_needs_strong_evidence() -> None:

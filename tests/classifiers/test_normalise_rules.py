@@ -213,10 +213,7 @@ def test_everyday_possessives_of_rude_words_are_not_flagged(text: str) -> None:
 
 @pytest.mark.parametrize("text", [
     "year 11 girls in the sports day pics 🥵🥵 who's the blonde on the end",
-    # Round 6: the encoder (sexual 0.23) vetoes the fast model's sexual label (0.74), so the
-    # child clause never sees it: a known cost of the undertrained encoder (model card).
-    pytest.param("that lass in the prom photo is well developed for 16 😏",
-                 marks=pytest.mark.xfail(strict=True, reason="vetoed by the encoder")),
+    "that lass in the prom photo is well developed for 16 😏",
     "bet Mr Kerr's shagging one of the sixth formers",
 ])
 def test_sexual_comments_about_a_child_are_also_safeguarding(text: str) -> None:

@@ -21,11 +21,10 @@ from classifiers.policy import PolicyClassifier
 
 CASES: list[dict[str, Any]] = yaml.safe_load(
     (Path(__file__).parent / "data" / "policy_cases.yaml").read_text("utf-8"))["cases"]
-#: cases the shipped classifier gets wrong (rules-5 with the round-6 cascade), by id, each with
+#: cases the shipped classifier gets wrong (rules-5 with the round-7 cascade), by id, each with
 #: what it does instead: strict, so a fix fails as XPASS until it is taken off this list, and
 #: any other case that starts failing is a regression
 KNOWN_GAPS: dict[str, str] = {
-    "organisation_replies-2": "adds threat",
     "mild_exclamations-4": "adds profanity",
     "safeguarding_talks-1": "adds safeguarding",
     "safeguarding_talks-2": "adds safeguarding",
@@ -34,7 +33,6 @@ KNOWN_GAPS: dict[str, str] = {
     "profanity_untargeted-5": "misses profanity; adds abuse",
     "abuse_without_swearing-9": "misses abuse",
     "hate_slurs_obfuscated-6": "misses hate",
-    "hate_without_slurs-7": "misses hate",
     "counter_speech-1": "adds hate",
     "counter_speech-3": "adds hate",
     "counter_speech-8": "adds hate",
@@ -42,22 +40,15 @@ KNOWN_GAPS: dict[str, str] = {
     "threats_veiled-7": "misses threat",
     "sexual_explicit-7": "misses sexual",
     "sexual_about_adults-3": "misses sexual",
-    "sexual_about_adults-4": "misses sexual",
-    "sexual_about_adults-7": "misses sexual",
-    "sexual_about_adults-8": "misses sexual",
     "sexual_about_child-3": "misses safeguarding",
     "sexual_about_child-6": "misses safeguarding",
     "sexual_about_child-7": "misses safeguarding",
     "sexual_about_child-8": "misses safeguarding, sexual",
-    "sexual_about_child-9": "misses safeguarding, sexual",
     "safeguarding_self_harm-6": "misses safeguarding",
-    "safeguarding_self_harm-8": "misses safeguarding",
-    "safeguarding_self_harm-11": "misses safeguarding",
     "safeguarding_grooming-9": "misses safeguarding",
     "identifying_contact-7": "misses identifying",
     "identifying_contact-12": "misses identifying",
     "multi_label-1": "misses identifying",
-    "multi_label-9": "misses safeguarding",
 }
 
 
