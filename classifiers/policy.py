@@ -10,6 +10,7 @@ encoder not confidently against it (see `decide`). Rule hits are never overridde
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -51,6 +52,9 @@ _SCORE_COLUMNS = [MODEL_LABELS.index(label.value) if label.value in MODEL_LABELS
                   else len(MODEL_LABELS) for label in _SCORE_LABELS]
 _OFFENSIVE_LABELS = frozenset({Label.ABUSE, Label.HATE, Label.PROFANITY, Label.SEXUAL,
                                Label.THREAT})
+#: the model heads of the labels whose default severity is critical
+_CRITICAL_COLUMNS = [MODEL_LABELS.index(label.value) for label in _MODEL_TAXONOMY
+                     if DEFAULT_SEVERITY[label] is Severity.CRITICAL]
 #: a rule hit is near-certain, but not quite: the score stays comparable with the model's
 RULE_SCORE = 0.97
 
@@ -247,8 +251,9 @@ class PolicyClassifier:
         idents = identifying_hits_found(texts, self.rules.register)
         x = self.model.features(joined)
         p = self.model.predict_features(x)
+        q = np.full(p.shape, np.nan)  # the encoder's own probabilities where it was asked
         if self.encoder is not None:
-            p = self._second_opinion(texts, p, lex)
+            p, q = self._second_opinion(texts, p, lex)
         cuts = self.thresholds()
         hot = self._model_may_label(p, cuts)
         table = _score_table(p)
@@ -259,7 +264,7 @@ class PolicyClassifier:
             if (i in lex and lex[i].labels) or i in idents or hot[i]:
                 hits = lex[i] if i in lex else _plain_hits(joined[i])
                 verdicts.append(self._combine(hits, idents.get(i, _NO_HITS), p[i].tolist(),
-                                              scores, (x, i), cuts, version))
+                                              q[i].tolist(), scores, (x, i), cuts, version))
             else:
                 verdicts.append(Verdict(labels=(), scores=scores, model_version=version))
         return verdicts
@@ -273,8 +278,13 @@ class PolicyClassifier:
         return p, _ruled(p.shape, lex)
 
     def _second_opinion(self, texts: Sequence[str], p: npt.NDArray[np.float64],
-                        lex: Mapping[int, LexicalHits]) -> npt.NDArray[np.float64]:
-        """The deciding scores, with the encoder's opinion where the fast model is unsure.
+                        lex: Mapping[int, LexicalHits]
+                        ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """The deciding scores, with the encoder's opinion where the fast model is unsure, and
+        the encoder's probabilities (NaN where it was not asked).
+
+        A text a rule flagged with a critical label is asked too, so that severity can tell a
+        rule's hit the encoder agrees with from one it contradicts (`_severity`).
 
         A text the rules left clean is asked when the fast model sees any chance of a label
         (its gates); one the rules flagged only when the fast model's score for another label
@@ -300,13 +310,16 @@ class PolicyClassifier:
         may_add = (p >= np.minimum(fast_cuts, cuts)) & ~ruled
         may_add[:, MODEL_LABELS.index(OFFENSIVE)] = False
         unruled = ~np.any(ruled, axis=1)
+        critical = np.any(ruled[:, _CRITICAL_COLUMNS], axis=1)
         asked = np.flatnonzero(np.where(unruled, np.any(p >= self.gates(), axis=1),
-                                        np.any(may_add, axis=1)))
+                                        np.any(may_add, axis=1) | critical))
         decided = p.copy()
+        opinion = np.full(p.shape, np.nan)
         if len(asked):
             q = encoder.probabilities([texts[int(i)] for i in asked])
             decided[asked] = decide(p[asked], q, own[asked], encoder.meta, cuts)
-        return decided
+            opinion[asked] = q
+        return decided, opinion
 
     def _model_may_label(self, p: npt.NDArray[np.float64], cuts: Mapping[str, float]
                          ) -> list[bool]:
@@ -325,8 +338,9 @@ class PolicyClassifier:
         return hot
 
     def _combine(self, lex: LexicalHits, ident: LexicalHits, row: Sequence[float],
-                 scores: dict[Label, float], batch_row: tuple[sparse.csr_matrix, int],
-                 cuts: Mapping[str, float], version: str) -> Verdict:
+                 opinion: Sequence[float], scores: dict[Label, float],
+                 batch_row: tuple[sparse.csr_matrix, int], cuts: Mapping[str, float],
+                 version: str) -> Verdict:
         """The verdict from the rules' hits and the model's scores for one text."""
         ruled = lex.labels | ident.labels
         labels = set(ruled)
@@ -366,26 +380,42 @@ class PolicyClassifier:
             labels.discard(Label.PROFANITY)  # swearing aimed at someone is abuse
         for label in ruled:
             scores[label] = round(max(p.get(label.value, 0.0), RULE_SCORE), 4)
-        severity = self._severity(labels, ruled, p, reasons)
+        severity = self._severity(labels, ruled, p, dict(zip(MODEL_LABELS, opinion,
+                                                             strict=True)), reasons)
         return make_verdict(sorted(labels), scores, spans=ident.spans, reasons=reasons,
                             model_version=version, severity=severity)
 
     def _severity(self, labels: set[Label], ruled: set[Label], p: Mapping[str, float],
-                  reasons: list[str]) -> Severity | None:
+                  opinion: Mapping[str, float], reasons: list[str]) -> Severity | None:
         """High instead of critical when no critical label rests on strong evidence.
 
         Critical wakes the safeguarding lead with a one-hour deadline: it needs a rule's hit
-        or a probability above the encoder's strong-evidence cut, never one weak feature.
+        the encoder does not contradict, or a probability above the encoder's strong-evidence
+        cut, never one weak feature. A contradicted hit ("Our Secret Santa is back!" matching
+        "our secret") keeps its label, at high.
         """
         encoder = self.encoder
         critical = {label for label in labels if DEFAULT_SEVERITY[label] is Severity.CRITICAL}
         if encoder is None or not critical:
             return None
         strong = float(encoder.meta.get("strong", 0.9))
-        if any(label in ruled or p.get(label.value, 0.0) >= strong for label in critical):
+        veto = float(encoder.meta.get("veto", 0.0))
+
+        def upheld(label: Label) -> bool:
+            if label in ruled:
+                q = opinion.get(label.value, math.nan)
+                return math.isnan(q) or q >= veto
+            return p.get(label.value, 0.0) >= strong
+
+        if any(upheld(label) for label in critical):
             return None
-        reasons.append(f"severity high, not critical: the encoder's probability is below "
-                       f"its strong-evidence cut {strong:.2f}")
+        contested = sorted(label.value for label in critical & ruled)
+        if contested:
+            reasons.append(f"severity high, not critical: the encoder finds no "
+                           f"{', '.join(contested)} in the rule's match (below {veto:.2f})")
+        else:
+            reasons.append(f"severity high, not critical: the encoder's probability is below "
+                           f"its strong-evidence cut {strong:.2f}")
         return Severity.HIGH
 
 

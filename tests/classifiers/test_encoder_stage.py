@@ -160,6 +160,25 @@ def test_critical_needs_strong_evidence() -> None:
     assert ruled.severity is Severity.CRITICAL
 
 
+def test_a_rule_hit_the_encoder_contradicts_is_high_not_critical() -> None:
+    """A critical rule hit stays critical unless the encoder finds none of its label there;
+    then the label stays (a rule is never overridden) at high, with the reason."""
+    encoder = shipped()
+    text = "my uncle touches me and says its our secret"
+    agreeing = PolicyClassifier(encoder=dataclasses.replace(
+        encoder, meta={**encoder.meta, "veto": 0.0})).classify([text])[0]
+    assert Label.SAFEGUARDING in agreeing.labels
+    assert agreeing.severity is Severity.CRITICAL
+    doubting = PolicyClassifier(encoder=dataclasses.replace(
+        encoder, meta={**encoder.meta, "veto": 1.01})).classify([text])[0]
+    assert Label.SAFEGUARDING in doubting.labels
+    assert doubting.severity is Severity.HIGH
+    assert any("finds no safeguarding" in reason for reason in doubting.reasons)
+    # Without the encoder the rules decide severity alone.
+    fast = PolicyClassifier(use_encoder=False).classify([text])[0]
+    assert fast.severity is Severity.CRITICAL
+
+
 def test_a_missing_or_altered_encoder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(EncoderError, match="missing"):
         EncoderModel.load(tmp_path)

@@ -79,7 +79,7 @@ def test_honest_feedback_is_promoted_audited_served_and_rolled_back(
         runtime: Runtime, baseline_dir: Path) -> None:
     actioned, dismissed = moderate_honestly(runtime)
     assert actioned > 20
-    assert dismissed > 5
+    assert dismissed >= 3  # false alarms to learn from (fewer with each better classifier)
     # an invented insult, so the test can tell whether feedback text leaks out as text
     with transaction(runtime.factory) as session:
         for alert_id, _ in seed_alerts(runtime, [f"shut up you vile zorblax, {i} times over"
