@@ -21,7 +21,7 @@ from classifiers.policy import PolicyClassifier
 
 CASES: list[dict[str, Any]] = yaml.safe_load(
     (Path(__file__).parent / "data" / "policy_cases.yaml").read_text("utf-8"))["cases"]
-#: cases the shipped classifier gets wrong (rules-5 with the round-7 cascade), by id, each with
+#: cases the shipped classifier gets wrong (rules-5 with the round-8 cascade), by id, each with
 #: what it does instead: strict, so a fix fails as XPASS until it is taken off this list, and
 #: any other case that starts failing is a regression
 KNOWN_GAPS: dict[str, str] = {
@@ -36,7 +36,6 @@ KNOWN_GAPS: dict[str, str] = {
     "counter_speech-1": "adds hate",
     "counter_speech-3": "adds hate",
     "counter_speech-8": "adds hate",
-    "counter_speech-10": "adds hate",
     "threats_veiled-7": "misses threat",
     "sexual_explicit-7": "misses sexual",
     "sexual_about_adults-3": "misses sexual",
@@ -47,6 +46,7 @@ KNOWN_GAPS: dict[str, str] = {
     "safeguarding_self_harm-6": "misses safeguarding",
     "safeguarding_grooming-9": "misses safeguarding",
     "identifying_contact-7": "misses identifying",
+    "multi_label-9": "misses safeguarding",
     "identifying_contact-12": "misses identifying",
     "multi_label-1": "misses identifying",
 }
