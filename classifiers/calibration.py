@@ -41,18 +41,35 @@ VETO = 0.25
 ALONE_FLOOR = 0.8
 #: labels whose default severity is critical: they need strong evidence to stay critical
 CRITICAL_HEADS = ("safeguarding", "threat")
+#: heads whose threshold is the lowest within the clean budget rather than the F1-best: a
+#: missed disclosure or threat costs more than a false alarm, which critical's strong-evidence
+#: cut keeps at high. Round 8's F1-best cuts (safeguarding 0.80) let through, on the spent
+#: fifth blind set, 25 of 54 missed disclosures whose blend was >= 0.5, against 1 clean row.
+RECALL_FIRST = CRITICAL_HEADS
+#: their clean budget: the five other heads' 0.2 % each and these two's 0.4 % each stay
+#: within the 1.5 % of clean comments flagged that issue 13 allows, as heads overlap
+RECALL_FIRST_BUDGET = 0.004
 
 
-def thresholds(q: npt.NDArray[np.float64], y: npt.NDArray[np.int_]) -> dict[str, float]:
-    """Per head: the F1-best cut at or above `FLOOR` within the clean budget."""
+def thresholds(q: npt.NDArray[np.float64], y: npt.NDArray[np.int_],
+               realistic: npt.NDArray[np.bool_] | None = None) -> dict[str, float]:
+    """Per head: the F1-best cut at or above `FLOOR` within the clean budget, counted on the
+    `realistic` clean rows (all clean rows by default); for `RECALL_FIRST` heads, the lowest
+    cut within their own budget."""
     clean = np.all(y <= 0, axis=1)
+    if realistic is not None:
+        clean &= realistic
     out: dict[str, float] = {}
     for h, head in enumerate(MODEL_LABELS):
         known = y[:, h] >= 0
         best, best_f1 = 0.99, -1.0
+        budget = RECALL_FIRST_BUDGET if head in RECALL_FIRST else CLEAN_BUDGET
         for cut in np.arange(FLOOR, 0.995, 0.01):
-            if np.mean(q[clean, h] >= cut) > CLEAN_BUDGET:
+            if np.mean(q[clean, h] >= cut) > budget:
                 continue
+            if head in RECALL_FIRST:
+                best = float(round(cut, 2))
+                break
             got = q[known, h] >= cut
             want = y[known, h] == 1
             tp = float(np.sum(got & want))
@@ -114,27 +131,36 @@ def _mean_f1(decided: npt.NDArray[np.float64], cuts: dict[str, float],
 
 
 def choose_blend(q: npt.NDArray[np.float64], p: npt.NDArray[np.float64],
-                 ruled: npt.NDArray[np.bool_], y: npt.NDArray[np.int_]) -> float:
+                 ruled: npt.NDArray[np.bool_], y: npt.NDArray[np.int_],
+                 realistic: npt.NDArray[np.bool_] | None = None) -> float:
     """The encoder's weight in `BLENDS` whose calibrated cascade has the best mean F1 on dev."""
     from classifiers.policy import blend
 
     def score(weight: float) -> float:
         blended = blend(p, q, weight)
-        return _mean_f1(blended, thresholds(blended, y), ruled, y)
+        return _mean_f1(blended, thresholds(blended, y, realistic), ruled, y)
 
     return max(BLENDS, key=score)
 
 
 def calibrate(q: npt.NDArray[np.float64], p: npt.NDArray[np.float64],
-              ruled: npt.NDArray[np.bool_], targets: Sequence[Sequence[int]]) -> dict[str, Any]:
+              ruled: npt.NDArray[np.bool_], targets: Sequence[Sequence[int]],
+              realistic: Sequence[bool] | None = None) -> dict[str, Any]:
     """Everything the cascade reads from `encoder.json`, from the encoder's `q` and the fast
     model's `p` on dev rows: the blend, thresholds and strong cut on the blended score, and
-    the encoder's cuts to label alone."""
+    the encoder's cuts to label alone.
+
+    Thresholds spend the clean budget on the `realistic` clean rows only: hard negatives
+    written beside their positives are far rarer in a real stream than in dev, and counting
+    them raised round 8's safeguarding threshold from 0.67 to 0.80. The alone and strong
+    cuts, which decide without the fast model and wake the DSL, still count every clean row.
+    """
     from classifiers.policy import blend
 
     y = np.array(targets)
-    weight = choose_blend(q, p, ruled, y)
+    usual = None if realistic is None else np.array(realistic, dtype=bool)
+    weight = choose_blend(q, p, ruled, y, usual)
     blended = blend(p, q, weight)
-    return {"thresholds": thresholds(blended, y), "gates": dict(GATES), "blend": weight,
+    return {"thresholds": thresholds(blended, y, usual), "gates": dict(GATES), "blend": weight,
             "veto": VETO, "alone": alone_cuts(q, y), "strong": strong_cut(blended, y),
             "clean_budget": CLEAN_BUDGET, "gate_recall_on_dev": gate_recall(p, ruled, y)}

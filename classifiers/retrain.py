@@ -179,14 +179,15 @@ def _recalibrate_encoder(out_dir: Path, examples: Sequence[Example], *, datasets
     with the candidate's fast model as the gate."""
     from classifiers.encoder_train import dev_rows
 
-    rows = [(r.text, list(r.targets)) for r in dev_rows(datasets)
+    rows = [(r.text, list(r.targets), r.realistic) for r in dev_rows(datasets)
             if _sampled(r.text, base_fraction)]
-    rows += [(ex.text, ex.row()) for ex in examples if text_model._is_dev(ex.text)]
-    texts = [text for text, _ in rows]
+    rows += [(ex.text, ex.row(), True) for ex in examples if text_model._is_dev(ex.text)]
+    texts = [text for text, _, _ in rows]
     q = encoder_stage.shipped().probabilities(texts)
     fast = PolicyClassifier(model=text_model.load(out_dir), use_encoder=False)
     p, ruled = fast.fast_stage(texts)
-    cuts = calibrate(q, p, ruled, [targets for _, targets in rows])
+    cuts = calibrate(q, p, ruled, [targets for _, targets, _ in rows],
+                     realistic=[realistic for _, _, realistic in rows])
     (out_dir / ENCODER_CALIBRATION).write_text(json.dumps(cuts, indent=1, sort_keys=True) + "\n",
                                                encoding="utf-8")
 

@@ -43,10 +43,7 @@ KNOWN_GAPS: dict[str, str] = {
     "sexual_about_child-6": "misses safeguarding",
     "sexual_about_child-7": "misses safeguarding",
     "sexual_about_child-8": "misses safeguarding, sexual",
-    "safeguarding_self_harm-6": "misses safeguarding",
-    "safeguarding_grooming-9": "misses safeguarding",
     "identifying_contact-7": "misses identifying",
-    "multi_label-9": "misses safeguarding",
     "identifying_contact-12": "misses identifying",
     "multi_label-1": "misses identifying",
 }
