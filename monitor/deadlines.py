@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.settings import Role
 from monitor import audit, outbox
 from monitor.db import transaction
 from monitor.ingest import NOTIFY_KIND
 from monitor.models import Alert, AlertState, Evidence, utcnow
+from monitor.people.roles import Role
 from monitor.runtime import Runtime
 
 log = logging.getLogger(__name__)

@@ -26,11 +26,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.settings import Role, Settings
+from config.settings import Settings
 from monitor import audit, mail, outbox
 from monitor.db import transaction
 from monitor.ingest import NOTIFY_KIND
 from monitor.models import Alert, AlertState, OutboxEntry, OutboxStatus, Setting, User, utcnow
+from monitor.people.roles import Role
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from classifiers.base import LABEL_ORDER, Label, Severity, Verdict
-from config.settings import Role, Routing
+from config.settings import Routing
+from monitor.people.roles import Role
 
 _SEVERITY_MIN = {"low": Severity.LOW, "high": Severity.HIGH, "critical": Severity.CRITICAL}
 

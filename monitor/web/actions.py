@@ -7,12 +7,11 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from config.settings import Role
 from connectors.base import Action
 from monitor import alerts, audit, users
+from monitor.people.roles import Permission, Role, may
 from monitor.web.deps import CurrentUser, Forbidden
 from monitor.web.queries import is_safeguarding_alert
-from monitor.web.security import ACTORS
 
 MAX_NOTE = 10_000
 
@@ -117,10 +116,10 @@ def _assign(session: Session, *, alert_id: int, viewer: CurrentUser,
     except users.UnknownUser:
         raise BadInput(f"assignee: no user called {username!r}") from None
     role = Role(assignee.role)
-    if assignee.disabled or role not in ACTORS:
+    if assignee.disabled or not may(role, Permission.ACT):
         raise BadInput(f"assignee: {username} cannot work on alerts")
     alert = alerts.get(session, alert_id)
-    if is_safeguarding_alert(alert) and role not in (Role.ADMIN, Role.SAFEGUARDING_LEAD):
+    if is_safeguarding_alert(alert) and not may(role, Permission.SAFEGUARDING):
         raise BadInput(f"assignee: {username} cannot see safeguarding alerts")
     change = alerts.claim(session, alert_id=alert_id, actor=viewer.username, user_id=assignee.id)
     audit.record(session, actor=viewer.username, action="alert.assign", target_type="alert",
