@@ -24,6 +24,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from classifiers.base import Label, Severity
+
 # The config names roles (who is notified, whose addresses); their one home is the people
 # domain, a module with no dependencies. Re-exported for callers that know it from here.
 from monitor.people.roles import Role as Role
@@ -64,15 +66,10 @@ class ChannelConfig(Strict):
     secrets: dict[str, str] = Field(default_factory=dict)
 
 
-LabelName = Literal[
-    "safeguarding", "threat", "identifying", "hate", "abuse", "sexual", "spam", "profanity"
-]
-
-
 class RouteRule(Strict):
     """Alerts carrying `label` go to `queue`; `notify` roles hear at once when critical."""
 
-    label: LabelName
+    label: Label
     queue: str
     notify: list[Role] = Field(default_factory=list)
     deadline: Duration | None = None
@@ -105,7 +102,14 @@ class Routing(Strict):
     deadlines: Deadlines = Field(default_factory=Deadlines)
     rules: list[RouteRule] = Field(default_factory=_default_routes)
     #: severities below this open no alert (the verdict is still stored)
-    min_severity: Literal["low", "high", "critical"] = "low"
+    min_severity: Severity = Severity.LOW
+
+    @field_validator("min_severity")
+    @classmethod
+    def _alert_severity(cls, value: Severity) -> Severity:
+        if value is Severity.NONE:
+            raise ValueError("expected low, high or critical")
+        return value
 
 
 class ClassifierConfig(Strict):
@@ -115,7 +119,7 @@ class ClassifierConfig(Strict):
     #: 0 = flag only the surest, 1 = flag anything plausible
     sensitivity: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     #: per-label score thresholds overriding the sensitivity, e.g. {abuse: 0.6}
-    thresholds: dict[LabelName, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
+    thresholds: dict[Label, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
         default_factory=dict
     )
     batch_size: Annotated[int, Field(ge=1, le=10_000)] = 256

@@ -28,14 +28,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
 from monitor import audit, mail, outbox
+from monitor.alerts import policy
 from monitor.db import transaction
 from monitor.ingest import NOTIFY_KIND
-from monitor.models import Alert, AlertState, OutboxEntry, OutboxStatus, Setting, User, utcnow
+from monitor.models import Alert, OutboxEntry, OutboxStatus, Setting, User, utcnow
 from monitor.people.roles import Role
 
 log = logging.getLogger(__name__)
 
-OPEN_STATES = frozenset({AlertState.NEW, AlertState.IN_REVIEW, AlertState.ESCALATED})
 #: links listed in one message; the rest are counted
 MAX_LINKS = 20
 RATE_KEY_PREFIX = "notify:last:"
@@ -193,7 +193,7 @@ class Notifier:
         alerts = session.execute(
             select(Alert).where(Alert.id.in_(sorted(payload.all_alert_ids())))
         ).scalars().all()
-        open_alerts = [a for a in alerts if AlertState(a.state) in OPEN_STATES]
+        open_alerts = [a for a in alerts if policy.is_open(a.state)]
         plan = _Plan(entry_id=row.id, payload=payload)
         if not open_alerts:
             log.info("notification %s dropped: its %d alert(s) were handled already", row.id,

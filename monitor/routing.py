@@ -9,8 +9,6 @@ from classifiers.base import LABEL_ORDER, Label, Severity, Verdict
 from config.settings import Routing
 from monitor.people.roles import Role
 
-_SEVERITY_MIN = {"low": Severity.LOW, "high": Severity.HIGH, "critical": Severity.CRITICAL}
-
 
 @dataclass(frozen=True, slots=True)
 class Route:
@@ -35,7 +33,7 @@ def deadline_for(routing: Routing, severity: Severity) -> timedelta:
 
 def route(routing: Routing, verdict: Verdict, *, now: datetime) -> Route | None:
     """The route for a verdict, or None when it should open no alert."""
-    if not verdict.labels or verdict.severity.rank < _SEVERITY_MIN[routing.min_severity].rank:
+    if not verdict.labels or verdict.severity.rank < routing.min_severity.rank:
         return None
     # Labels in taxonomy order: the most serious label decides the queue.
     primary = min(verdict.labels, key=LABEL_ORDER.index)
@@ -43,7 +41,7 @@ def route(routing: Routing, verdict: Verdict, *, now: datetime) -> Route | None:
     queue = "moderation"
     deadline: timedelta | None = None
     for rule in routing.rules:
-        if rule.label == primary.value:
+        if rule.label is primary:
             queue = rule.queue
             deadline = rule.deadline
             break

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from connectors.base import Action
 from monitor import alerts
+from monitor.alerts import policy
 from monitor.cli.common import (
     CommandError,
     ConfigOption,
@@ -32,7 +33,7 @@ REDACTED = "[safeguarding item: open it with `socmon queue show`]"
 
 def alert_summary(alert: Alert, item: Item, channel: Channel) -> dict[str, Any]:
     """The list view of one alert."""
-    text = REDACTED if "safeguarding" in (alert.labels or []) else item.text
+    text = REDACTED if policy.is_safeguarding(alert) else item.text
     return {
         "id": alert.id,
         "state": alert.state,

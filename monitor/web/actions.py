@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from connectors.base import Action
 from monitor import alerts, audit, users
+from monitor.alerts.policy import is_safeguarding
 from monitor.people.roles import Permission, Role, may
 from monitor.web.deps import CurrentUser, Forbidden
-from monitor.web.queries import is_safeguarding_alert
 
 MAX_NOTE = 10_000
 
@@ -66,7 +66,7 @@ def _text(value: str | None, name: str, *, required: bool) -> str | None:
 def check_lane(session: Session, *, alert_id: int, viewer: CurrentUser) -> None:
     """Only the DSL (and admins) act on safeguarding alerts: others cannot see their content."""
     alert = alerts.get(session, alert_id)
-    if is_safeguarding_alert(alert) and not viewer.sees_safeguarding:
+    if is_safeguarding(alert) and not viewer.sees_safeguarding:
         raise Forbidden("safeguarding alerts are handled by the safeguarding lead")
 
 
@@ -119,7 +119,7 @@ def _assign(session: Session, *, alert_id: int, viewer: CurrentUser,
     if assignee.disabled or not may(role, Permission.ACT):
         raise BadInput(f"assignee: {username} cannot work on alerts")
     alert = alerts.get(session, alert_id)
-    if is_safeguarding_alert(alert) and not may(role, Permission.SAFEGUARDING):
+    if is_safeguarding(alert) and not may(role, Permission.SAFEGUARDING):
         raise BadInput(f"assignee: {username} cannot see safeguarding alerts")
     change = alerts.claim(session, alert_id=alert_id, actor=viewer.username, user_id=assignee.id)
     audit.record(session, actor=viewer.username, action="alert.assign", target_type="alert",

@@ -14,11 +14,11 @@ def test_every_role_has_its_permissions() -> None:
 
 def test_the_role_sets_say_what_they_always_said() -> None:
     a, m, s, g = Role.ADMIN, Role.MODERATOR, Role.SAFEGUARDING_LEAD, Role.MANAGER
-    assert roles.STAFF == {a, m, s, g}
-    assert roles.ACTORS == {a, m, s}
-    assert roles.DSL == {a, s}
-    assert roles.OVERSIGHT == {a, s, g}
-    assert roles.ADMINS == {a}
+    assert {a, m, s, g} == roles.STAFF
+    assert {a, m, s} == roles.ACTORS
+    assert {a, s} == roles.DSL
+    assert {a, s, g} == roles.OVERSIGHT
+    assert {a} == roles.ADMINS
     assert roles.may(s, Permission.SAFEGUARDING)
     assert not roles.may(m, Permission.SAFEGUARDING)
 

@@ -1,4 +1,9 @@
-"""The alert queue: states, allowed transitions and the actions moderators take, all audited."""
+"""The alert queue: states, allowed transitions and the actions moderators take, all audited.
+
+The alerts domain: this package's root is its service (typed commands that never commit);
+`policy` holds its rules (open, overdue, the safeguarding lane, severity order) and
+`queries` the filters the web UI and the CLI share.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from connectors.base import Action
 from monitor import audit, outbox
+from monitor.alerts.policy import EscalationTarget as EscalationTarget
 from monitor.models import Alert, AlertNote, AlertState, Evidence, TakedownStatus, utcnow
 
 
@@ -21,14 +27,6 @@ class DismissReason(StrEnum):
     FALSE_POSITIVE = "false_positive"
     DUPLICATE = "duplicate"
     HANDLED_ELSEWHERE = "handled_elsewhere"
-
-
-class EscalationTarget(StrEnum):
-    """Who an alert is escalated to."""
-
-    SAFEGUARDING_LEAD = "safeguarding_lead"
-    MANAGEMENT = "management"
-    POLICE = "police"
 
 
 class InvalidTransition(ValueError):
