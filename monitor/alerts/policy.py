@@ -15,7 +15,7 @@ about alerts goes here, with its twin and a case in that test.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -130,6 +130,16 @@ class EscalationTarget(StrEnum):
     SAFEGUARDING_LEAD = "safeguarding_lead"
     MANAGEMENT = "management"
     POLICE = "police"
+
+
+#: escalating to these hands the alert to the lane: it joins the lane's queue, unassigned
+INTO_LANE: frozenset[EscalationTarget] = frozenset({EscalationTarget.SAFEGUARDING_LEAD})
+#: who hears at once (through the outbox) when an alert is escalated to each target
+ESCALATION_NOTIFIES: Mapping[EscalationTarget, tuple[Role, ...]] = {
+    EscalationTarget.SAFEGUARDING_LEAD: (Role.SAFEGUARDING_LEAD,),
+    EscalationTarget.MANAGEMENT: (),
+    EscalationTarget.POLICE: (),
+}
 
 
 # --- severity --------------------------------------------------------------------------------

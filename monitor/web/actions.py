@@ -8,9 +8,8 @@ from enum import StrEnum
 from sqlalchemy.orm import Session
 
 from connectors.base import Action
-from monitor import alerts, audit, users
+from monitor import alerts
 from monitor.alerts.policy import is_safeguarding
-from monitor.people.roles import Permission, Role, may
 from monitor.web.deps import CurrentUser, Forbidden
 
 MAX_NOTE = 10_000
@@ -112,19 +111,10 @@ def _assign(session: Session, *, alert_id: int, viewer: CurrentUser,
     if not username:
         raise BadInput("assignee: choose a person")
     try:
-        assignee = users.get(session, username=username)
-    except users.UnknownUser:
-        raise BadInput(f"assignee: no user called {username!r}") from None
-    role = Role(assignee.role)
-    if assignee.disabled or not may(role, Permission.ACT):
-        raise BadInput(f"assignee: {username} cannot work on alerts")
-    alert = alerts.get(session, alert_id)
-    if is_safeguarding(alert) and not may(role, Permission.SAFEGUARDING):
-        raise BadInput(f"assignee: {username} cannot see safeguarding alerts")
-    change = alerts.claim(session, alert_id=alert_id, actor=viewer.username, user_id=assignee.id)
-    audit.record(session, actor=viewer.username, action="alert.assign", target_type="alert",
-                 target_id=alert_id, details={"assignee": assignee.username})
-    return change
+        return alerts.assign(session, alert_id=alert_id, actor=viewer.username,
+                             assignee=username)
+    except alerts.CannotAssign as exc:
+        raise BadInput(f"assignee: {exc}") from None
 
 
 def acknowledge(session: Session, *, alert_id: int, viewer: CurrentUser,
