@@ -11,9 +11,6 @@ from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from classifiers.base import LABEL_TITLES
 from config.settings import Settings, Smtp
@@ -112,6 +109,11 @@ def _period(stats: DigestStats) -> str:
 def chart(trend: Sequence[Headline]) -> tuple[bytes, str]:
     """A PNG bar chart of flags, actions and open alerts over the weeks, and its alt text."""
     # The object API with the Agg canvas: no pyplot global state, safe in scheduler threads.
+    # Imported here: matplotlib takes a while to load and only the digest draws.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
     figure = Figure(figsize=(6.0, 2.6), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
