@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from classifiers.base import LABEL_ORDER, Label
 from monitor.alerts import policy
+from monitor.alerts.policy import EscalationTarget
 from monitor.alerts.queries import label_clause
 from monitor.models import (
     Alert,
@@ -52,7 +53,7 @@ ACTION_NAMES = {
 FAILED_TAKEDOWN_ACTIONS = ("takedown.hide_failed", "takedown.delete_failed",
                            "takedown.verify_failed")
 #: escalations that count as safeguarding referrals (only ever shown as a number)
-REFERRAL_TARGETS = ("safeguarding_lead", "police")
+REFERRAL_TARGETS = (EscalationTarget.SAFEGUARDING_LEAD.value, EscalationTarget.POLICE.value)
 #: labels whose text may be quoted (redacted) when the config allows; never safeguarding,
 #: identifying or sexual content, which could identify or concern a child
 QUOTABLE_LABELS = (Label.THREAT, Label.HATE, Label.ABUSE, Label.PROFANITY)
