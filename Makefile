@@ -25,6 +25,7 @@ test: $(STAMP) system-deps lint unit
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/hadolint Dockerfile
 
 unit: $(STAMP)

@@ -51,6 +51,18 @@ DEFAULT_SEVERITY: Mapping[Label, Severity] = {
 
 LABEL_ORDER: tuple[Label, ...] = tuple(Label)
 
+#: what each label is called where people read it (the digest, reports)
+LABEL_TITLES: Mapping[Label, str] = {
+    Label.SAFEGUARDING: "Safeguarding concern",
+    Label.THREAT: "Threat",
+    Label.IDENTIFYING: "Identifies a child or person",
+    Label.HATE: "Hate",
+    Label.ABUSE: "Abuse or harassment",
+    Label.SEXUAL: "Sexual content",
+    Label.SPAM: "Spam or scam",
+    Label.PROFANITY: "Profanity",
+}
+
 
 def severity_of(labels: Sequence[Label]) -> Severity:
     """The highest default severity among `labels` (none when there are no labels)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import re
 from datetime import timedelta
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -25,6 +24,12 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from classifiers.base import Label, Severity
+
+# The config names roles (who is notified, whose addresses); their one home is the people
+# domain, a module with no dependencies. Re-exported for callers that know it from here.
+from monitor.people.roles import Role as Role
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
 
@@ -41,15 +46,6 @@ def parse_duration(value: Any) -> Any:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-
-
-class Role(StrEnum):
-    """Who a person is in socmon; decides what they may see and do."""
-
-    ADMIN = "admin"
-    MODERATOR = "moderator"
-    SAFEGUARDING_LEAD = "safeguarding_lead"
-    MANAGER = "manager"
 
 
 class Strict(BaseModel):
@@ -70,15 +66,10 @@ class ChannelConfig(Strict):
     secrets: dict[str, str] = Field(default_factory=dict)
 
 
-LabelName = Literal[
-    "safeguarding", "threat", "identifying", "hate", "abuse", "sexual", "spam", "profanity"
-]
-
-
 class RouteRule(Strict):
     """Alerts carrying `label` go to `queue`; `notify` roles hear at once when critical."""
 
-    label: LabelName
+    label: Label
     queue: str
     notify: list[Role] = Field(default_factory=list)
     deadline: Duration | None = None
@@ -111,7 +102,14 @@ class Routing(Strict):
     deadlines: Deadlines = Field(default_factory=Deadlines)
     rules: list[RouteRule] = Field(default_factory=_default_routes)
     #: severities below this open no alert (the verdict is still stored)
-    min_severity: Literal["low", "high", "critical"] = "low"
+    min_severity: Severity = Severity.LOW
+
+    @field_validator("min_severity")
+    @classmethod
+    def _alert_severity(cls, value: Severity) -> Severity:
+        if value is Severity.NONE:
+            raise ValueError("expected low, high or critical")
+        return value
 
 
 class ClassifierConfig(Strict):
@@ -121,7 +119,7 @@ class ClassifierConfig(Strict):
     #: 0 = flag only the surest, 1 = flag anything plausible
     sensitivity: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     #: per-label score thresholds overriding the sensitivity, e.g. {abuse: 0.6}
-    thresholds: dict[LabelName, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
+    thresholds: dict[Label, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
         default_factory=dict
     )
     batch_size: Annotated[int, Field(ge=1, le=10_000)] = 256

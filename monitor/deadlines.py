@@ -10,30 +10,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.settings import Role
 from monitor import audit, outbox
+from monitor.alerts import policy
 from monitor.db import transaction
 from monitor.ingest import NOTIFY_KIND
-from monitor.models import Alert, AlertState, Evidence, utcnow
+from monitor.models import Alert, Evidence, utcnow
 from monitor.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-#: states in which an alert still waits for someone; the others are resolved
-OPEN_STATES: frozenset[AlertState] = frozenset(
-    {AlertState.NEW, AlertState.IN_REVIEW, AlertState.ESCALATED}
-)
-#: who hears when a deadline is missed ("the manager on duty")
-OVERDUE_ROLES: tuple[Role, ...] = (Role.MANAGER,)
 #: the notification payload's `reason` for a missed deadline (ingest's are "critical")
 OVERDUE_REASON = "overdue"
 BATCH = 200
 JOB_ID = "deadlines"
-
-
-def is_overdue(alert: Alert, now: datetime) -> bool:
-    """True when the alert still waits for someone and its deadline has passed."""
-    return AlertState(alert.state) in OPEN_STATES and alert.due_at <= now
 
 
 def _latest_evidence(session: Session, item_ids: list[int]) -> dict[int, str]:
@@ -48,9 +37,7 @@ def _latest_evidence(session: Session, item_ids: list[int]) -> dict[int, str]:
 def _escalate_batch(session: Session, *, now: datetime, limit: int) -> int:
     alerts = session.execute(
         select(Alert)
-        .where(Alert.state.in_([s.value for s in OPEN_STATES]),
-               Alert.due_at <= now,
-               Alert.overdue_escalated_at.is_(None))
+        .where(policy.overdue_sql(now), Alert.overdue_escalated_at.is_(None))
         .order_by(Alert.due_at, Alert.id)
         .limit(limit)
         # Two replicas running the job at once take disjoint batches on PostgreSQL.
@@ -59,7 +46,7 @@ def _escalate_batch(session: Session, *, now: datetime, limit: int) -> int:
     if not alerts:
         return 0
     evidence = _latest_evidence(session, [a.item_id for a in alerts])
-    roles = [role.value for role in OVERDUE_ROLES]
+    roles = [role.value for role in policy.OVERDUE_NOTIFIES]
     for alert in alerts:
         alert.overdue_escalated_at = now
         alert.updated_at = now
@@ -102,7 +89,7 @@ def escalate_overdue(
             break
     if total:
         log.info("%d alert(s) passed their deadline; escalated to %s", total,
-                 ",".join(r.value for r in OVERDUE_ROLES))
+                 ",".join(r.value for r in policy.OVERDUE_NOTIFIES))
     return total
 
 

@@ -22,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from classifiers.base import Severity
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware datetimes on every backend (SQLite drops the zone; we put UTC back)."""
@@ -406,4 +408,5 @@ class Setting(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-SEVERITY_RANK = {"none": 0, "low": 1, "high": 2, "critical": 3}
+#: Alert.severity_rank by severity name (the classifier contract's `Severity.rank`)
+SEVERITY_RANK: dict[str, int] = {s.value: s.rank for s in Severity}

@@ -1,4 +1,4 @@
-"""Notifications: critical and overdue alerts by e-mail and chat, coalesced and rate-limited.
+"""Notifications: critical, overdue and escalated alerts by e-mail and chat, coalesced.
 
 The outbox handler for kind "notify". Entries are grouped by (reason, queue, label, roles):
 every pending entry of a group is folded into the one being handled, so a spam wave that
@@ -26,22 +26,24 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.settings import Role, Settings
+from config.settings import Settings
 from monitor import audit, mail, outbox
+from monitor.alerts import policy
 from monitor.db import transaction
 from monitor.ingest import NOTIFY_KIND
-from monitor.models import Alert, AlertState, OutboxEntry, OutboxStatus, Setting, User, utcnow
+from monitor.models import Alert, OutboxEntry, OutboxStatus, Setting, User, utcnow
+from monitor.people.roles import Role
 
 log = logging.getLogger(__name__)
 
-OPEN_STATES = frozenset({AlertState.NEW, AlertState.IN_REVIEW, AlertState.ESCALATED})
 #: links listed in one message; the rest are counted
 MAX_LINKS = 20
 RATE_KEY_PREFIX = "notify:last:"
 
 
 class NotifyPayload(BaseModel):
-    """An outbox "notify" entry's payload (from ingest, deadlines, or a coalesced carrier)."""
+    """An outbox "notify" entry's payload (from ingest, deadlines, escalations, or a coalesced
+    carrier)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -50,7 +52,7 @@ class NotifyPayload(BaseModel):
     roles: list[Role] = Field(default_factory=list)
     queue: str = Field(default="", max_length=64)
     label: str = Field(default="", max_length=64)
-    reason: Literal["critical", "overdue"] = "critical"
+    reason: Literal["critical", "overdue", "escalated"] = "critical"
     #: delivery progress, so a retry after a partial failure repeats nothing
     email_sent_at: str | None = None
     chat_sent: list[str] = Field(default_factory=list)
@@ -130,6 +132,14 @@ def compose(payload: NotifyPayload, alerts: Sequence[Alert], *, public_url: str,
         intro = ("An alert has passed its deadline without being handled."
                  if n == 1 else f"{n} alerts have passed their deadline without being handled.")
         deadline = f"Was due: {_when(ordered[0].due_at, now)}"
+    elif payload.reason == "escalated":
+        subject = (f"[socmon] Alert #{ordered[0].id} ({label}) escalated to you"
+                   if n == 1 else f"[socmon] {n} alerts escalated to you in {queue} ({label})")
+        intro = ("A moderator has escalated an alert to you; it is in your queue."
+                 if n == 1 else f"Moderators have escalated {n} alerts to you; they are in "
+                 "your queue.")
+        deadline = (f"Deadline: {_when(ordered[0].due_at, now)}" if n == 1
+                    else f"Earliest deadline: {_when(ordered[0].due_at, now)}")
     else:
         subject = (f"[socmon] Critical alert waiting: {label} in {queue}"
                    if n == 1 else f"[socmon] {n} new critical alerts in {queue} ({label})")
@@ -192,7 +202,7 @@ class Notifier:
         alerts = session.execute(
             select(Alert).where(Alert.id.in_(sorted(payload.all_alert_ids())))
         ).scalars().all()
-        open_alerts = [a for a in alerts if AlertState(a.state) in OPEN_STATES]
+        open_alerts = [a for a in alerts if policy.is_open(a.state)]
         plan = _Plan(entry_id=row.id, payload=payload)
         if not open_alerts:
             log.info("notification %s dropped: its %d alert(s) were handled already", row.id,

@@ -28,17 +28,25 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from classifiers import model as text_model
-from classifiers import retrain as candidates
 from classifiers.base import Classifier, Label
-from classifiers.policy import PolicyClassifier
 from monitor import audit
 from monitor.alerts import DismissReason
 from monitor.db import transaction
 from monitor.leases import owner_id
+from monitor.model_registry import (
+    MODELS_DIR,
+    PACKAGED,
+    ModelFilesMissing,
+    active_model_path,
+    active_version,
+)
 from monitor.models import Alert, AlertState, AuditEvent, Item, ModelVersion, Setting, utcnow
 
 if TYPE_CHECKING:
+    # Training and judging need scikit-learn and the encoder: those modules are imported by
+    # the functions that train or judge, so commands that only read versions start fast.
+    from classifiers import retrain as candidates
+    from classifiers.policy import PolicyClassifier
     from config.settings import Settings
     from monitor.runtime import Runtime
 
@@ -57,12 +65,9 @@ HOLDOUT_PERCENT = 20
 NEGATIVE_REASONS = frozenset({DismissReason.FALSE_POSITIVE.value,
                               DismissReason.NOT_A_BREACH.value})
 SYSTEM_ACTOR = "system"
-#: ModelVersion.path of the model packaged with socmon (not a directory of the data dir)
-PACKAGED = ""
 #: the cross-replica lock, a row of `settings_kv`, and how long a crashed holder blocks others
 LEASE_KEY = "model.retrain.lease"
 LEASE_TTL = timedelta(hours=2)
-MODELS_DIR = "models"
 
 
 class RetrainError(RuntimeError):
@@ -79,10 +84,6 @@ class RetrainBusy(RetrainError):
 
 class RollbackError(RetrainError):
     """There is no version to roll back to, or the one named cannot be used."""
-
-
-class ModelFilesMissing(RetrainError):
-    """The active version's directory is gone from the data directory."""
 
 
 class Status(StrEnum):
@@ -140,6 +141,8 @@ def is_holdout(platform: str, external_id: str) -> bool:
 def _decision(state: str, resolution: str | None,
               labels: Sequence[str]) -> candidates.Example | None:
     """The example an alert's outcome implies, or None when it says nothing about the text."""
+    from classifiers import retrain as candidates
+
     model_labels = [lab for lab in labels if lab in candidates.MODEL_TAXONOMY]
     if not model_labels:
         return None  # identifying-only alerts: the rules and the names register decide those
@@ -159,6 +162,8 @@ def _labelled_alerts() -> Any:
 
 def collect_feedback(session: Session) -> list[Feedback]:
     """Every usable moderator decision, one per distinct text (the latest decision wins)."""
+    from classifiers import retrain as candidates
+
     rows = session.execute(
         select(Alert.state, Alert.resolution, Alert.labels, Alert.resolved_at,
                Item.platform, Item.external_id, Item.text)
@@ -180,6 +185,8 @@ def collect_feedback(session: Session) -> list[Feedback]:
 
 def new_feedback_count(session: Session) -> int:
     """Alerts closed with a usable decision on a model label since the last candidate."""
+    from classifiers import retrain as candidates
+
     # the audit trail, not the versions table: an adopted model is not a trained candidate
     since = session.execute(
         select(func.max(AuditEvent.at)).where(AuditEvent.action == "model.candidate")
@@ -195,41 +202,9 @@ def new_feedback_count(session: Session) -> int:
 # ----------------------------------------------------------------------------- versions
 
 
-def active_version(session: Session) -> ModelVersion | None:
-    """The active version's row, or None while the packaged model was never replaced."""
-    return session.execute(
-        select(ModelVersion).where(ModelVersion.active.is_(True))
-        .order_by(ModelVersion.id.desc()).limit(1)
-    ).scalar_one_or_none()
-
-
-def version_dir(data_dir: Path, row: ModelVersion) -> Path | None:
-    """Where a version's files are (None for the packaged model)."""
-    return None if row.path == PACKAGED else data_dir / row.path
-
-
-def active_model_path(session: Session, data_dir: Path) -> Path | None:
-    """The directory of the active model, or None when the packaged model is the active one.
-
-    Raises ModelFilesMissing when the active version's files were removed.
-    """
-    row = active_version(session)
-    if row is None:
-        return None
-    path = version_dir(data_dir, row)
-    if path is not None and not (path / "model.npz").is_file():
-        raise ModelFilesMissing(f"model {row.version}: no files at {path}")
-    return path
-
-
-def list_versions(session: Session) -> list[ModelVersion]:
-    """Every recorded version, newest first."""
-    return list(session.execute(
-        select(ModelVersion).order_by(ModelVersion.created_at.desc(), ModelVersion.id.desc())
-    ).scalars())
-
-
 def _packaged_row(session: Session, now: datetime) -> ModelVersion:
+    from classifiers import model as text_model
+
     version = text_model.artefact_version(text_model.DATA_DIR)
     row = session.execute(
         select(ModelVersion).where(ModelVersion.version == version)
@@ -287,6 +262,8 @@ def adopt(session: Session, *, source: Path, data_dir: Path,
 
     No gate: whoever adopts a model vouches for it. The files are copied into the data dir.
     """
+    from classifiers import model as text_model
+
     try:
         version = text_model.artefact_version(source)
         text_model.load(source)
@@ -361,6 +338,9 @@ def serving_classifier(model_dir: Path | None, settings: Settings, *,
                        use_encoder: bool = True) -> PolicyClassifier:
     """The policy classifier as the organisation runs it, on `model_dir` (None: packaged);
     with `use_encoder` False, its fast stage alone."""
+    from classifiers import retrain as candidates
+    from classifiers.policy import PolicyClassifier
+
     cfg = settings.classifier
     if model_dir is None:
         return PolicyClassifier(sensitivity=cfg.sensitivity, thresholds=_thresholds(settings),
@@ -372,6 +352,8 @@ def serving_classifier(model_dir: Path | None, settings: Settings, *,
 def evaluate(classifier: Classifier, holdout: Sequence[candidates.Example],
              public: Mapping[str, Path]) -> dict[str, Any]:
     """Held-out per-label scores and public macro-F1 of one classifier."""
+    from classifiers import retrain as candidates
+
     return {"holdout": candidates.evaluate_examples(classifier, holdout),
             "public": candidates.evaluate_public(classifier, public)}
 
@@ -404,6 +386,8 @@ def regressions(candidate: Mapping[str, Any], active: Mapping[str, Any],
 
 
 def _counts(examples: Sequence[candidates.Example], value: int) -> dict[str, int]:
+    from classifiers import retrain as candidates
+
     out: dict[str, int] = {}
     for ex in examples:
         for label, target in ex.targets.items():
@@ -448,6 +432,8 @@ def retrain(
     transaction (on SQLite that would stop ingest), so it reads in one short transaction and
     records the candidate, its audit events and the promotion in another.
     """
+    from classifiers import model as text_model
+
     if settings.classifier.name != "policy":
         raise RetrainError(f"classifier.name is {settings.classifier.name!r}; retraining "
                            "applies to the policy classifier only")
@@ -465,6 +451,9 @@ def retrain(
 def _retrain(factory: sessionmaker[Session], settings: Settings, *, actor: str, force: bool,
              datasets: Path, base_fraction: float, tolerance: float,
              min_feedback: int) -> RetrainResult:
+    from classifiers import model as text_model
+    from classifiers import retrain as candidates
+
     data_dir = settings.data_dir
     with transaction(factory) as session:
         fresh = new_feedback_count(session)
@@ -475,7 +464,10 @@ def _retrain(factory: sessionmaker[Session], settings: Settings, *, actor: str, 
         baseline = active_version(session)
         baseline_name = (baseline.version if baseline is not None
                          else text_model.artefact_version(text_model.DATA_DIR))
-        baseline_dir = active_model_path(session, data_dir)
+        try:
+            baseline_dir = active_model_path(session, data_dir)
+        except ModelFilesMissing as exc:
+            raise RetrainError(str(exc)) from None
     train = [f.example for f in feedback if not f.holdout]
     held = [f.example for f in feedback if f.holdout]
     root = data_dir / MODELS_DIR

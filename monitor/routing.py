@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from classifiers.base import LABEL_ORDER, Label, Severity, Verdict
-from config.settings import Role, Routing
-
-_SEVERITY_MIN = {"low": Severity.LOW, "high": Severity.HIGH, "critical": Severity.CRITICAL}
+from config.settings import Routing
+from monitor.people.roles import Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +33,7 @@ def deadline_for(routing: Routing, severity: Severity) -> timedelta:
 
 def route(routing: Routing, verdict: Verdict, *, now: datetime) -> Route | None:
     """The route for a verdict, or None when it should open no alert."""
-    if not verdict.labels or verdict.severity.rank < _SEVERITY_MIN[routing.min_severity].rank:
+    if not verdict.labels or verdict.severity.rank < routing.min_severity.rank:
         return None
     # Labels in taxonomy order: the most serious label decides the queue.
     primary = min(verdict.labels, key=LABEL_ORDER.index)
@@ -42,7 +41,7 @@ def route(routing: Routing, verdict: Verdict, *, now: datetime) -> Route | None:
     queue = "moderation"
     deadline: timedelta | None = None
     for rule in routing.rules:
-        if rule.label == primary.value:
+        if rule.label is primary:
             queue = rule.queue
             deadline = rule.deadline
             break

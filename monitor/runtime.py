@@ -19,7 +19,7 @@ from config.loader import ConfigError
 from config.settings import ChannelConfig, Settings
 from connectors import registry as connector_registry
 from connectors.base import Connector
-from monitor import db
+from monitor import db, model_registry
 from monitor.leases import owner_id
 from monitor.models import ProtectedName
 from monitor.poller import sync_channels
@@ -88,20 +88,18 @@ class Runtime:
             self._classifier = self._build_classifier()
 
     def _build_classifier(self) -> Classifier:
-        # Imported here: keeps scikit-learn out of the start-up of CLI commands that never
-        # classify.
-        from monitor import retrain
-
         with self.factory() as session:
             names = load_names(session)
             try:
-                model_dir = retrain.active_model_path(session, self.settings.data_dir)
-            except retrain.ModelFilesMissing as exc:
+                model_dir = model_registry.active_model_path(session, self.settings.data_dir)
+            except model_registry.ModelFilesMissing as exc:
                 log.error("%s; serving the packaged model", exc)
                 model_dir = None
         cfg = self.settings.classifier
         thresholds = {Label(k): v for k, v in cfg.thresholds.items()}
         if model_dir is not None and cfg.name == "policy":
+            # Imported here: keeps scikit-learn out of the start-up of commands that never
+            # classify.
             from classifiers.retrain import policy_from_dir
 
             return policy_from_dir(model_dir, names=names, sensitivity=cfg.sensitivity,

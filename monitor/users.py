@@ -13,9 +13,9 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from config.settings import Role
 from monitor import audit
 from monitor.models import Setting, User, utcnow
+from monitor.people.roles import Role
 from monitor.sqlutil import insert_ignoring_conflicts
 
 log = logging.getLogger(__name__)

@@ -20,12 +20,10 @@ from monitor.cli.common import (
     print_json,
     print_table,
 )
-from monitor.daemon import Daemon
 from monitor.db import transaction
 from monitor.poller import PollResult, poll_channel
 from monitor.runtime import Runtime, build_runtime
 from monitor.users import seed_demo_users
-from monitor.web.server import WebServerError
 
 EXAMPLE_YAML = Path(DEFAULT_YAML).with_name("example.yaml")
 
@@ -98,6 +96,11 @@ def print_summary(summary: dict[str, Any]) -> None:
 
 
 def _run_daemon(runtime: Runtime) -> None:
+    # Imported here: the daemon brings the scheduler, the web app and every job, which
+    # commands that only read the database (and `socmon --help`) do not need.
+    from monitor.daemon import Daemon
+    from monitor.web.server import WebServerError
+
     try:
         Daemon(runtime).run_forever()
     except WebServerError as exc:

@@ -14,7 +14,6 @@ import typer
 from monitor.alerts import NotFound
 from monitor.cli.common import CommandError, ConfigOption, console, open_runtime
 from monitor.db import transaction
-from monitor.evidence_pack import build_pack
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -34,6 +33,9 @@ def export(
     config: ConfigOption = None,
 ) -> None:
     """Write the evidence pack of one alert; the export is recorded in the audit trail."""
+    # Imported here: the PDF library takes a while to load and only this command needs it.
+    from monitor.evidence_pack import build_pack
+
     target = out or Path(f"evidence-{alert_id}.zip")
     if not target.parent.is_dir():
         raise CommandError(f"folder {target.parent} does not exist")

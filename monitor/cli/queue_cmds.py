@@ -1,4 +1,4 @@
-"""`socmon queue list|show|act`: the alert queue from the terminal."""
+"""`socmon queue list|show|act|assign`: the alert queue from the terminal."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from classifiers.base import Label
 from connectors.base import Action
 from monitor import alerts
+from monitor.alerts import policy
+from monitor.alerts.queries import StateFilter, label_clause, state_clause
 from monitor.cli.common import (
     CommandError,
     ConfigOption,
@@ -21,7 +24,7 @@ from monitor.cli.common import (
     print_table,
 )
 from monitor.db import transaction
-from monitor.models import Alert, AlertState, AuditEvent, Channel, Item
+from monitor.models import Alert, AuditEvent, Channel, Item
 from monitor.models import Verdict as VerdictRow
 
 app = typer.Typer(no_args_is_help=True)
@@ -32,7 +35,7 @@ REDACTED = "[safeguarding item: open it with `socmon queue show`]"
 
 def alert_summary(alert: Alert, item: Item, channel: Channel) -> dict[str, Any]:
     """The list view of one alert."""
-    text = REDACTED if "safeguarding" in (alert.labels or []) else item.text
+    text = REDACTED if policy.is_safeguarding(alert) else item.text
     return {
         "id": alert.id,
         "state": alert.state,
@@ -51,9 +54,9 @@ def alert_summary(alert: Alert, item: Item, channel: Channel) -> dict[str, Any]:
 def _rows(
     session: Session,
     *,
-    state: str | None,
+    state: StateFilter,
     queue: str | None,
-    label: str | None,
+    label: Label | None,
     channel: str | None,
     limit: int,
 ) -> list[tuple[Alert, Item, Channel]]:
@@ -62,12 +65,13 @@ def _rows(
         .join(Item, Alert.item_id == Item.id)
         .join(Channel, Alert.channel_id == Channel.id)
     )
-    if state:
-        stmt = stmt.where(Alert.state == state)
+    wanted = state_clause(state)
+    if wanted is not None:
+        stmt = stmt.where(wanted)
     if queue:
         stmt = stmt.where(Alert.queue == queue)
     if label:
-        stmt = stmt.where(Alert.primary_label == label)
+        stmt = stmt.where(label_clause(label))
     if channel:
         stmt = stmt.where(Channel.name == channel)
     stmt = stmt.order_by(Alert.severity_rank.desc(), Alert.due_at, Alert.id).limit(limit)
@@ -78,17 +82,16 @@ def _rows(
 def list_alerts(
     config: ConfigOption = None,
     state: Annotated[
-        str | None, typer.Option(help="new, in_review, actioned, dismissed, escalated")
-    ] = "new",
+        StateFilter,
+        typer.Option(help="open: everything still needing someone (failed takedowns too)"),
+    ] = StateFilter.OPEN,
     queue: Annotated[str | None, typer.Option(help="e.g. moderation, safeguarding, urgent")] = None,
-    label: Annotated[str | None, typer.Option(help="primary label")] = None,
+    label: Annotated[Label | None, typer.Option(help="carrying this label, first or not")] = None,
     channel: Annotated[str | None, typer.Option(help="channel name")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
     as_json: JsonOption = False,
 ) -> None:
-    """Alerts, most severe and most urgent first."""
-    if state and state not in {s.value for s in AlertState}:
-        raise typer.BadParameter(f"unknown state {state!r}", param_hint="--state")
+    """Alerts, most severe and most urgent first (the same states and labels as the web UI)."""
     runtime = open_runtime(config)
     try:
         with runtime.factory() as session:
@@ -190,6 +193,45 @@ def show(
 ACTIONS = ("claim", "release", "hide", "delete", "dismiss", "escalate", "note")
 
 
+def _who(actor: str | None) -> str:
+    return f"cli:{actor or getpass.getuser()}"
+
+
+def _report(change: alerts.Change, *, as_json: bool) -> None:
+    result = {"alert": change.alert_id, "state": change.state.value, "audit_seq": change.audit_seq}
+    if as_json:
+        print_json(result)
+    else:
+        console.print(
+            f"alert {change.alert_id} is now {change.state.value} (audit event {change.audit_seq})"
+        )
+
+
+ActorOption = Annotated[str | None, typer.Option(help="who acts (default: your login)")]
+
+
+@app.command()
+def assign(
+    alert_id: Annotated[int, typer.Argument(help="Alert id")],
+    username: Annotated[str, typer.Argument(help="who is given it (a web account)")],
+    config: ConfigOption = None,
+    actor: ActorOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Give an alert to someone who may work it (it goes into review, theirs); audited."""
+    runtime = open_runtime(config)
+    try:
+        with transaction(runtime.factory) as session:
+            change = alerts.assign(
+                session, alert_id=alert_id, actor=_who(actor), assignee=username
+            )
+    except (alerts.NotFound, alerts.InvalidTransition, alerts.CannotAssign) as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        runtime.close()
+    _report(change, as_json=as_json)
+
+
 @app.command()
 def act(
     alert_id: Annotated[int, typer.Argument(help="Alert id")],
@@ -204,13 +246,13 @@ def act(
         typer.Option(help="escalate: " + ", ".join(t.value for t in alerts.EscalationTarget)),
     ] = None,
     note: Annotated[str | None, typer.Option(help="a note (required for `note`)")] = None,
-    actor: Annotated[str | None, typer.Option(help="who acts (default: your login)")] = None,
+    actor: ActorOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Claim, hide, delete, dismiss, escalate or note an alert; every step is audited."""
     if action not in ACTIONS:
         raise typer.BadParameter(f"expected one of {', '.join(ACTIONS)}", param_hint="ACTION")
-    who = f"cli:{actor or getpass.getuser()}"
+    who = _who(actor)
     runtime = open_runtime(config)
     try:
         with transaction(runtime.factory) as session:
@@ -221,13 +263,7 @@ def act(
         raise CommandError(str(exc)) from None
     finally:
         runtime.close()
-    result = {"alert": change.alert_id, "state": change.state.value, "audit_seq": change.audit_seq}
-    if as_json:
-        print_json(result)
-    else:
-        console.print(
-            f"alert {change.alert_id} is now {change.state.value} (audit event {change.audit_seq})"
-        )
+    _report(change, as_json=as_json)
 
 
 def _apply(

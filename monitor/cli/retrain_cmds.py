@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from monitor import retrain
+from monitor import model_registry, retrain
 from monitor.cli.common import (
     CommandError,
     ConfigOption,
@@ -102,7 +102,7 @@ def versions_command(config: ConfigOption = None, as_json: JsonOption = False) -
     runtime = open_runtime(config)
     try:
         with runtime.factory() as session:
-            rows = [_row(v) for v in retrain.list_versions(session)]
+            rows = [_row(v) for v in model_registry.list_versions(session)]
     finally:
         runtime.close()
     if as_json:
@@ -131,7 +131,7 @@ def rollback_command(
     try:
         with transaction(runtime.factory) as session:
             row = retrain.rollback(session, to_version=version, actor=_who(actor))
-            result = {"active": row.version, "packaged": row.path == retrain.PACKAGED}
+            result = {"active": row.version, "packaged": row.path == model_registry.PACKAGED}
     except retrain.RetrainError as exc:
         raise CommandError(str(exc)) from None
     finally:

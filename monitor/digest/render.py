@@ -11,24 +11,13 @@ from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
+from classifiers.base import LABEL_TITLES
 from config.settings import Settings, Smtp
 from monitor import mail
+from monitor.alerts.policy import SEVERITY_ORDER
 from monitor.digest.stats import DigestStats, Headline
-
-LABEL_NAMES = {
-    "safeguarding": "Safeguarding concern",
-    "threat": "Threat",
-    "identifying": "Identifies a child or person",
-    "hate": "Hate",
-    "abuse": "Abuse or harassment",
-    "sexual": "Sexual content",
-    "spam": "Spam or scam",
-    "profanity": "Profanity",
-}
+from monitor.routing import deadline_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +34,11 @@ class Options:
     @classmethod
     def from_settings(cls, settings: Settings) -> Options:
         """The options the config asks for."""
-        d = settings.routing.deadlines
         return cls(dashboard_url=settings.web.public_url,
                    quote_text=settings.digest.quote_abusive_text,
                    show_account_names=settings.digest.show_account_names,
-                   deadlines={"critical": d.critical, "high": d.high, "low": d.low})
+                   deadlines={s.value: deadline_for(settings.routing, s)
+                              for s in SEVERITY_ORDER})
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +109,11 @@ def _period(stats: DigestStats) -> str:
 def chart(trend: Sequence[Headline]) -> tuple[bytes, str]:
     """A PNG bar chart of flags, actions and open alerts over the weeks, and its alt text."""
     # The object API with the Agg canvas: no pyplot global state, safe in scheduler threads.
+    # Imported here: matplotlib takes a while to load and only the digest draws.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
     figure = Figure(figsize=(6.0, 2.6), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
@@ -156,7 +150,7 @@ def render(stats: DigestStats, options: Options) -> Rendered:
         "dashboard_url": options.dashboard_url, "chart_alt": alt,
         "chart_src": f"cid:{cid}",
         "delta": delta, "share_delta": share_delta, "pct": pct, "duration": duration,
-        "label_name": lambda label: LABEL_NAMES.get(label, label),
+        "label_name": lambda label: LABEL_TITLES.get(label, label),
         "deadline": lambda sev: duration(options.deadlines[sev])
         if sev in options.deadlines else "the deadline",
         "when": lambda moment: _when(moment, stats.timezone),

@@ -22,6 +22,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from classifiers.base import LABEL_ORDER, Label
+from monitor.alerts import policy
+from monitor.alerts.policy import EscalationTarget
+from monitor.alerts.queries import label_clause
 from monitor.models import (
     Alert,
     AuditEvent,
@@ -49,14 +53,12 @@ ACTION_NAMES = {
 FAILED_TAKEDOWN_ACTIONS = ("takedown.hide_failed", "takedown.delete_failed",
                            "takedown.verify_failed")
 #: escalations that count as safeguarding referrals (only ever shown as a number)
-REFERRAL_TARGETS = ("safeguarding_lead", "police")
-#: the taxonomy's order, most serious first, so tables read the same every week
-LABEL_ORDER = ("safeguarding", "threat", "identifying", "hate", "abuse", "sexual", "spam",
-               "profanity")
-SEVERITY_ORDER = ("critical", "high", "low")
+REFERRAL_TARGETS = (EscalationTarget.SAFEGUARDING_LEAD.value, EscalationTarget.POLICE.value)
 #: labels whose text may be quoted (redacted) when the config allows; never safeguarding,
 #: identifying or sexual content, which could identify or concern a child
-QUOTABLE_LABELS = ("threat", "hate", "abuse", "profanity")
+QUOTABLE_LABELS = (Label.THREAT, Label.HATE, Label.ABUSE, Label.PROFANITY)
+#: labels that keep a comment out of the quotations even beside a quotable one
+CHILD_SAFETY_LABELS = (Label.SAFEGUARDING, Label.IDENTIFYING, Label.SEXUAL)
 #: no successful poll for this long, at the end of the week, is reported as an outage
 OUTAGE = timedelta(hours=6)
 REPEAT_THRESHOLD = 2
@@ -269,7 +271,7 @@ def _count(session: Session, *where: ColumnElement[bool], model: Any = Alert) ->
 
 
 def _ordered(counts: dict[str, int], order: tuple[str, ...]) -> dict[str, int]:
-    known = {k: counts[k] for k in order if counts.get(k)}
+    known = {str(k): counts[k] for k in order if counts.get(k)}
     extra = {k: v for k, v in sorted(counts.items()) if k not in order and v}
     return {**known, **extra}
 
@@ -296,13 +298,13 @@ def _deadline_rows(session: Session, start: datetime, end: datetime,
     # exactly one digest, and its outcome is final when the week ends.
     rows = session.execute(
         select(Alert.severity, func.count(),
-               func.sum(case((acted_at <= Alert.due_at, 1), else_=0)))
+               func.sum(case((policy.in_time_sql(acted_at), 1), else_=0)))
         .where(_in_week(Alert.due_at, start, end))
         .group_by(Alert.severity)
     ).all()
     by_severity = {sev: DeadlineRow(sev, int(n), int(ok or 0)) for sev, n, ok in rows}
-    order = [s for s in SEVERITY_ORDER if s in by_severity]
-    order += sorted(s for s in by_severity if s not in SEVERITY_ORDER)
+    order = [s.value for s in policy.SEVERITY_ORDER if s in by_severity]
+    order += sorted(s for s in by_severity if s not in order)
     return [by_severity[s] for s in order]
 
 
@@ -361,10 +363,8 @@ def _referrals(session: Session, start: datetime, end: datetime) -> int:
 def _repeat_accounts(session: Session, start: datetime, end: datetime, *,
                      with_names: bool) -> tuple[int, list[RepeatAccount]]:
     n_alerts = func.count(Alert.id)
-    safeguarding = or_(Alert.primary_label == "safeguarding", Alert.queue == "safeguarding",
-                       cast(Alert.labels, String).contains('"safeguarding"'))
-    # Flags other than safeguarding: only these may put a name in the digest.
-    n_other = func.sum(case((safeguarding, 0), else_=1))
+    # Flags outside the safeguarding lane: only these may put a name in the digest.
+    n_other = func.sum(case((policy.lane_sql(), 0), else_=1))
     grouped = (
         select(Item.platform, Item.author_id, n_alerts.label("n"), n_other.label("other"),
                func.max(Item.author_name).label("name"))
@@ -446,7 +446,7 @@ def headline(session: Session, week: IsoWeek, tz: ZoneInfo, *,
     actions = _count(session, AuditEvent.action.in_(ACTION_NAMES),
                      _in_week(AuditEvent.at, start, end), model=AuditEvent)
     due, in_time = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((acted_at <= Alert.due_at, 1),
+        select(func.count(), func.coalesce(func.sum(case((policy.in_time_sql(acted_at), 1),
                                                           else_=0)), 0))
         .where(_in_week(Alert.due_at, start, end))
     ).one()
@@ -454,7 +454,7 @@ def headline(session: Session, week: IsoWeek, tz: ZoneInfo, *,
                     or_(Alert.resolved_at.is_(None), Alert.resolved_at >= end))
     open_at_end, overdue = session.execute(
         select(func.count(), func.coalesce(func.sum(
-            case((Alert.due_at < end, 1), else_=0)), 0)).where(open_now)
+            case((policy.past_due_sql(end), 1), else_=0)), 0)).where(open_now)
     ).one()
     return Headline(week, scanned, flags, actions, int(due), int(in_time), int(open_at_end),
                     int(overdue))
@@ -491,11 +491,10 @@ def _examples(session: Session, start: datetime, end: datetime) -> list[Example]
         .join(Item, Item.id == Alert.item_id)
         .join(Verdict, Verdict.id == Alert.verdict_id)
         .where(_in_week(Alert.created_at, start, end),
-               Alert.primary_label.in_(QUOTABLE_LABELS),
-               # labels is a JSON list; skip anything that also carries a child-safety label
-               ~cast(Alert.labels, String).contains('"safeguarding"'),
-               ~cast(Alert.labels, String).contains('"identifying"'),
-               ~cast(Alert.labels, String).contains('"sexual"'),
+               Alert.primary_label.in_([label.value for label in QUOTABLE_LABELS]),
+               # never from the safeguarding lane, nor beside a label that is not quotable
+               ~policy.lane_sql(),
+               *(~label_clause(label) for label in CHILD_SAFETY_LABELS),
                func.json_array_length(Verdict.spans) > 0)
         .order_by(Alert.severity_rank.desc(), Alert.id)
         .limit(EXAMPLES)
@@ -535,7 +534,7 @@ def compute(session: Session, week: IsoWeek, tz: ZoneInfo, *, with_names: bool =
         scanned=scanned,
         flags_by_label=_ordered({k: int(v) for k, v in labels.items()}, LABEL_ORDER),
         flags_by_severity=_ordered({k: int(v) for k, v in severities.items()},
-                                   SEVERITY_ORDER),
+                                   policy.SEVERITY_ORDER),
         actions=_actions(session, start, end),
         deadlines=_deadline_rows(session, start, end, acted_at),
         handled=handled, median_time_to_action=median,

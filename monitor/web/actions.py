@@ -7,12 +7,10 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from config.settings import Role
 from connectors.base import Action
-from monitor import alerts, audit, users
+from monitor import alerts
+from monitor.alerts.policy import is_safeguarding
 from monitor.web.deps import CurrentUser, Forbidden
-from monitor.web.queries import is_safeguarding_alert
-from monitor.web.security import ACTORS
 
 MAX_NOTE = 10_000
 
@@ -67,7 +65,7 @@ def _text(value: str | None, name: str, *, required: bool) -> str | None:
 def check_lane(session: Session, *, alert_id: int, viewer: CurrentUser) -> None:
     """Only the DSL (and admins) act on safeguarding alerts: others cannot see their content."""
     alert = alerts.get(session, alert_id)
-    if is_safeguarding_alert(alert) and not viewer.sees_safeguarding:
+    if is_safeguarding(alert) and not viewer.sees_safeguarding:
         raise Forbidden("safeguarding alerts are handled by the safeguarding lead")
 
 
@@ -113,19 +111,10 @@ def _assign(session: Session, *, alert_id: int, viewer: CurrentUser,
     if not username:
         raise BadInput("assignee: choose a person")
     try:
-        assignee = users.get(session, username=username)
-    except users.UnknownUser:
-        raise BadInput(f"assignee: no user called {username!r}") from None
-    role = Role(assignee.role)
-    if assignee.disabled or role not in ACTORS:
-        raise BadInput(f"assignee: {username} cannot work on alerts")
-    alert = alerts.get(session, alert_id)
-    if is_safeguarding_alert(alert) and role not in (Role.ADMIN, Role.SAFEGUARDING_LEAD):
-        raise BadInput(f"assignee: {username} cannot see safeguarding alerts")
-    change = alerts.claim(session, alert_id=alert_id, actor=viewer.username, user_id=assignee.id)
-    audit.record(session, actor=viewer.username, action="alert.assign", target_type="alert",
-                 target_id=alert_id, details={"assignee": assignee.username})
-    return change
+        return alerts.assign(session, alert_id=alert_id, actor=viewer.username,
+                             assignee=username)
+    except alerts.CannotAssign as exc:
+        raise BadInput(f"assignee: {exc}") from None
 
 
 def acknowledge(session: Session, *, alert_id: int, viewer: CurrentUser,

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from config.settings import Role
 from monitor import alerts, users
+from monitor.people.roles import Role
 from monitor.web import actions, queries
 from monitor.web.deps import (
     MAX_ID,

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from classifiers.base import Label
+
 PALETTE = ("#b3261e", "#e8710a", "#7b1fa2", "#1565c0", "#00838f", "#2e7d32", "#6d4c41",
            "#546e7a", "#c2185b", "#827717")
-LABEL_COLOURS = {"safeguarding": "#b3261e", "threat": "#e8710a", "identifying": "#7b1fa2",
-                 "hate": "#c2185b", "abuse": "#1565c0", "sexual": "#6d4c41",
-                 "spam": "#546e7a", "profanity": "#00838f"}
+#: a fixed colour per label, so a label looks the same on every chart (others: the palette)
+LABEL_COLOURS: dict[str, str] = {
+    Label.SAFEGUARDING: "#b3261e", Label.THREAT: "#e8710a", Label.IDENTIFYING: "#7b1fa2",
+    Label.HATE: "#c2185b", Label.ABUSE: "#1565c0", Label.SEXUAL: "#6d4c41",
+    Label.SPAM: "#546e7a", Label.PROFANITY: "#00838f"}
 
 
 @dataclass(frozen=True, slots=True)

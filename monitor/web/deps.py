@@ -12,12 +12,12 @@ from fastapi.templating import Jinja2Templates
 from pydantic import AfterValidator
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.settings import Role
 from monitor import users
 from monitor.db import transaction
+from monitor.people.roles import ACTORS, ADMINS, DSL, OVERSIGHT, STAFF, Role
 from monitor.runtime import Runtime
 from monitor.storable import is_storable
-from monitor.web.security import ACTORS, ADMINS, DSL, OVERSIGHT, STAFF, LoginLimiter
+from monitor.web.security import LoginLimiter
 
 
 class NotAuthenticated(Exception):

@@ -7,19 +7,20 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy import ColumnElement, Date, Select, String, and_, cast, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from classifiers.base import Label, Severity
 from connectors.base import Capability
 from monitor import quarantine
+from monitor.alerts import policy
+from monitor.alerts.queries import StateFilter, label_clause, state_clause
 from monitor.models import (
     Alert,
     AlertNote,
-    AlertState,
     AuditEvent,
     Channel,
     ChannelHealth,
@@ -33,25 +34,8 @@ from monitor.models import (
 from monitor.runtime import Runtime
 from monitor.web.deps import CurrentUser, Text
 
-SAFEGUARDING = "safeguarding"
-OPEN_STATES = (AlertState.NEW, AlertState.IN_REVIEW, AlertState.ESCALATED)
-LABELS = ("safeguarding", "threat", "identifying", "hate", "abuse", "sexual", "spam",
-          "profanity")
-SEVERITIES = ("critical", "high", "low")
 PAGE_SIZE = 50
 PREVIEW_CHARS = 280
-
-
-class StateFilter(StrEnum):
-    """Which alerts the queue shows; `open` includes failed takedowns until resolved."""
-
-    OPEN = "open"
-    NEW = "new"
-    IN_REVIEW = "in_review"
-    ESCALATED = "escalated"
-    ACTIONED = "actioned"
-    DISMISSED = "dismissed"
-    ALL = "all"
 
 
 def _blank_is_none(data: Any) -> Any:
@@ -68,11 +52,10 @@ class QueueParams(BaseModel):
     _blank = model_validator(mode="before")(_blank_is_none)
 
     state: StateFilter = StateFilter.OPEN
-    label: Literal["safeguarding", "threat", "identifying", "hate", "abuse", "sexual", "spam",
-                   "profanity"] | None = None
+    label: Label | None = None
     channel: Text | None = Field(default=None, max_length=64)
     platform: Text | None = Field(default=None, max_length=32)
-    severity: Literal["critical", "high", "low"] | None = None
+    severity: Severity | None = None
     overdue: bool = False
     takedown_failed: bool = False
     assigned: Literal["me", "nobody"] | None = None
@@ -80,6 +63,14 @@ class QueueParams(BaseModel):
     q: Text | None = Field(default=None, max_length=200, description="text contains")
     author: Text | None = Field(default=None, max_length=200, description="author name contains")
     page: int = Field(default=1, ge=1, le=10_000)
+
+    @field_validator("severity")
+    @classmethod
+    def _an_alert_severity(cls, value: Severity | None) -> Severity | None:
+        if value is not None and value not in policy.SEVERITY_ORDER:
+            raise ValueError("an alert's severity is one of "
+                             + ", ".join(s.value for s in policy.SEVERITY_ORDER))
+        return value
 
 
 class AuditParams(BaseModel):
@@ -97,20 +88,9 @@ class AuditParams(BaseModel):
     page: int = Field(default=1, ge=1, le=100_000)
 
 
-def is_safeguarding_alert(alert: Alert) -> bool:
-    """Whether an alert belongs to the safeguarding lane."""
-    return (alert.primary_label == SAFEGUARDING or alert.queue == SAFEGUARDING
-            or SAFEGUARDING in (alert.labels or []))
-
-
-def safeguarding_clause() -> ColumnElement[bool]:
-    """SQL for `is_safeguarding_alert` (safeguarding is first in taxonomy order, so primary)."""
-    return or_(Alert.primary_label == SAFEGUARDING, Alert.queue == SAFEGUARDING)
-
-
 def restricted_for(viewer: CurrentUser, alert: Alert) -> bool:
     """True when the viewer may know the alert exists but not read its content."""
-    return is_safeguarding_alert(alert) and not viewer.sees_safeguarding
+    return policy.is_safeguarding(alert) and not viewer.sees_safeguarding
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +122,7 @@ class AuditLine:
 def _about_safeguarding_alert() -> ColumnElement[bool]:
     """SQL: the audit event is about a safeguarding alert."""
     return and_(AuditEvent.target_type == "alert", AuditEvent.target_id.in_(
-        select(cast(Alert.id, String)).where(safeguarding_clause())))
+        select(cast(Alert.id, String)).where(policy.lane_sql())))
 
 
 def audit_lines(session: Session, events: Sequence[AuditEvent],
@@ -153,7 +133,7 @@ def audit_lines(session: Session, events: Sequence[AuditEvent],
     alert_ids = {int(e.target_id) for e in events
                  if e.target_type == "alert" and e.target_id.isdigit()}
     restricted = {str(i) for i in session.execute(select(Alert.id).where(
-        Alert.id.in_(alert_ids), safeguarding_clause())).scalars()} if alert_ids else set()
+        Alert.id.in_(alert_ids), policy.lane_sql())).scalars()} if alert_ids else set()
     return [AuditLine.of(e, redact=e.target_type == "alert" and e.target_id in restricted)
             for e in events]
 
@@ -207,21 +187,12 @@ def _queue_select() -> Select[Any]:
     return (
         select(Alert.id, Alert.state, Alert.queue, Alert.severity, Alert.labels,
                Alert.primary_label, Alert.due_at, Alert.created_at, Alert.takedown_status,
-               Alert.acknowledged_at, Alert.resolved_at, Channel.name, Channel.platform,
+               Alert.acknowledged_at, Channel.name, Channel.platform,
                assignee.username, func.substr(Item.text, 1, PREVIEW_CHARS), Item.author_name)
         .join(Item, Alert.item_id == Item.id)
         .join(Channel, Alert.channel_id == Channel.id)
         .outerjoin(assignee, Alert.assignee_id == assignee.id)
     )
-
-
-def open_clause() -> ColumnElement[bool]:
-    """Alerts still needing someone: unresolved, or a takedown that failed."""
-    # Written as exclusions (not "state IN ... OR failed") so that no equality invites the
-    # planner to gather every open row and sort it: it walks the sort index and stops early.
-    return and_(Alert.state != AlertState.DISMISSED.value,
-                or_(Alert.state != AlertState.ACTIONED.value,
-                    Alert.takedown_status == TakedownStatus.FAILED.value))
 
 
 def queue_page(session: Session, params: QueueParams, *, viewer: CurrentUser,
@@ -238,14 +209,11 @@ def queue_page(session: Session, params: QueueParams, *, viewer: CurrentUser,
         stmt = stmt.join(Channel, Alert.channel_id == Channel.id)
     if params.q or params.author:
         stmt = stmt.join(Item, Alert.item_id == Item.id)
-    if params.state is StateFilter.OPEN:
-        stmt = stmt.where(open_clause())
-    elif params.state is not StateFilter.ALL:
-        stmt = stmt.where(Alert.state == params.state.value)
+    wanted = state_clause(params.state)
+    if wanted is not None:
+        stmt = stmt.where(wanted)
     if params.label:
-        # labels is a JSON list; its text form holds each label quoted (a closed vocabulary).
-        stmt = stmt.where(or_(Alert.primary_label == params.label,
-                              cast(Alert.labels, String).like(f'%"{params.label}"%')))
+        stmt = stmt.where(label_clause(params.label))
     if params.channel:
         stmt = stmt.where(Channel.name == params.channel)
     if params.platform:
@@ -253,8 +221,7 @@ def queue_page(session: Session, params: QueueParams, *, viewer: CurrentUser,
     if params.severity:
         stmt = stmt.where(Alert.severity == params.severity)
     if params.overdue:
-        stmt = stmt.where(Alert.due_at < now,
-                          Alert.state.in_([s.value for s in OPEN_STATES]))
+        stmt = stmt.where(policy.overdue_sql(now))
     if params.takedown_failed:
         stmt = stmt.where(Alert.takedown_status == TakedownStatus.FAILED.value)
     if params.assigned == "me":
@@ -264,7 +231,7 @@ def queue_page(session: Session, params: QueueParams, *, viewer: CurrentUser,
     if params.queue:
         stmt = stmt.where(Alert.queue == params.queue)
     if only_safeguarding:
-        stmt = stmt.where(safeguarding_clause())
+        stmt = stmt.where(policy.lane_sql())
     searching = bool(params.q or params.author)
     if params.q:
         stmt = stmt.where(Item.text.icontains(params.q, autoescape=True))
@@ -272,7 +239,7 @@ def queue_page(session: Session, params: QueueParams, *, viewer: CurrentUser,
         stmt = stmt.where(Item.author_name.icontains(params.author, autoescape=True))
     if searching and not viewer.sees_safeguarding:
         # A text search must not reveal what a restricted item says, even by matching it.
-        stmt = stmt.where(~safeguarding_clause())
+        stmt = stmt.where(~policy.lane_sql())
     if unacknowledged_first:
         stmt = stmt.order_by(Alert.acknowledged_at.is_not(None))
     stmt = (stmt.order_by(Alert.severity_rank.desc(), Alert.due_at, Alert.id)
@@ -283,14 +250,14 @@ def queue_page(session: Session, params: QueueParams, *, viewer: CurrentUser,
                    key=lambda row: position[row[0]])
     rows: list[QueueRow] = []
     for (aid, state, queue, severity, labels, primary, due_at, created_at, takedown, acked,
-         resolved_at, channel, platform, assignee, text, author) in found:
-        sg = primary == SAFEGUARDING or queue == SAFEGUARDING or SAFEGUARDING in (labels or [])
+         channel, platform, assignee, text, author) in found:
+        sg = policy.in_lane(primary_label=primary, queue=queue, labels=labels)
         restricted = sg and not viewer.sees_safeguarding
         rows.append(QueueRow(
             id=aid, state=state, queue=queue, severity=severity, labels=list(labels or []),
             primary_label=primary, channel=channel, platform=platform, due_at=due_at,
             created_at=created_at,
-            overdue=resolved_at is None and due_at < now and state in OPEN_STATES,
+            overdue=policy.is_overdue(state, due_at, now),
             assignee=assignee, takedown_status=takedown, acknowledged=acked is not None,
             restricted=restricted, text=None if restricted else text,
             author=None if restricted else author,
@@ -309,7 +276,8 @@ def filter_choices(session: Session) -> dict[str, list[str]]:
     channels = session.execute(select(Channel.name, Channel.platform).order_by(Channel.name)).all()
     return {"channels": [c for c, _p in channels],
             "platforms": sorted({p for _c, p in channels}),
-            "labels": list(LABELS), "severities": list(SEVERITIES),
+            "labels": [label.value for label in Label],
+            "severities": [s.value for s in policy.SEVERITY_ORDER],
             "states": [s.value for s in StateFilter]}
 
 
@@ -447,11 +415,13 @@ def _neighbours(session: Session, where: ColumnElement[bool], *, viewer: Current
                 order: Any, limit: int, self_id: int | None = None) -> list[Neighbour]:
     stmt = (select(Item.id, Item.kind, Item.author_name, func.substr(Item.text, 1, 500),
                    Item.created_at, Item.url, Alert.id, Alert.state, Alert.primary_label,
-                   Alert.queue)
+                   Alert.queue, Alert.labels)
             .outerjoin(Alert, Alert.item_id == Item.id).where(where).order_by(order).limit(limit))
     out = []
-    for iid, kind, author, text, created, url, aid, astate, primary, queue in session.execute(stmt):
-        restricted = (SAFEGUARDING in (primary, queue)) and not viewer.sees_safeguarding
+    for (iid, kind, author, text, created, url, aid, astate, primary, queue,
+         labels) in session.execute(stmt):
+        sg = policy.in_lane(primary_label=primary, queue=queue, labels=labels)
+        restricted = sg and not viewer.sees_safeguarding
         out.append(Neighbour(id=iid, kind=kind, author=None if restricted else author,
                              text=None if restricted else text, created_at=created,
                              url=safe_url(url), alert_id=aid, alert_state=astate,
@@ -472,7 +442,7 @@ def alert_view(session: Session, runtime: Runtime, *, alert_id: int,
                      assignee=names.get(alert.assignee_id) if alert.assignee_id else None,
                      acknowledged_by=(names.get(alert.acknowledged_by)
                                       if alert.acknowledged_by else None),
-                     safeguarding=is_safeguarding_alert(alert))
+                     safeguarding=policy.is_safeguarding(alert))
     # A restricted alert's events keep who and when, not their details: those name the
     # platform item (external id), the channel and what was noted.
     view.audit = [AuditLine.of(e, redact=view.restricted) for e in session.execute(
@@ -662,12 +632,13 @@ def dashboard(session: Session, *, days: int = 14, now: datetime | None = None) 
         if resolved is None:
             continue
         minutes[severity].append((resolved - created).total_seconds() / 60)
-        met[severity][0] += int(resolved <= due)
+        met[severity][0] += int(policy.in_time(due, resolved))
         met[severity][1] += 1
     overdue_open = int(session.execute(select(func.count()).select_from(Alert).where(
-        Alert.state.in_([s.value for s in OPEN_STATES]), Alert.due_at < now)).scalar_one())
+        policy.overdue_sql(now))).scalar_one())
     open_total = int(session.execute(select(func.count()).select_from(Alert).where(
-        Alert.state.in_([s.value for s in OPEN_STATES]))).scalar_one())
+        policy.open_sql())).scalar_one())
+    severities = [s.value for s in policy.SEVERITY_ORDER]
     return {
         "days": day_keys,
         "by_label": {k: [v.get(d, 0) for d in day_keys] for k, v in sorted(by_label.items())},
@@ -675,10 +646,10 @@ def dashboard(session: Session, *, days: int = 14, now: datetime | None = None) 
         "time_to_action_minutes": {
             sev: {"count": len(vals), "median": _percentile(vals, 50),
                   "p90": _percentile(vals, 90)}
-            for sev in SEVERITIES if (vals := sorted(minutes.get(sev, [])))},
+            for sev in severities if (vals := sorted(minutes.get(sev, [])))},
         "deadlines_met": {sev: {"met": met[sev][0], "total": met[sev][1],
                                 "ratio": met[sev][0] / met[sev][1]}
-                          for sev in SEVERITIES if met.get(sev, [0, 0])[1]},
+                          for sev in severities if met.get(sev, [0, 0])[1]},
         "open": open_total,
         "overdue_open": overdue_open,
     }

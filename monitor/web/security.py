@@ -1,4 +1,4 @@
-"""Session secret, role sets and login rate limiting for the web UI."""
+"""Session secret and login rate limiting for the web UI (role sets: `monitor.people.roles`)."""
 
 from __future__ import annotations
 
@@ -12,23 +12,12 @@ from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.settings import Role, Settings
+from config.settings import Settings
 from monitor.db import transaction
 from monitor.models import Setting, utcnow
 from monitor.sqlutil import insert_ignoring_conflicts
 
 SECRET_SETTING = "web.secret_key"  # noqa: S105 - a key name, not a secret
-
-#: every signed-in role: dashboard, channel health, the queue and item views (read)
-STAFF = frozenset(Role)
-#: who may act on alerts: claim, hide, delete, dismiss, escalate, note, bulk
-ACTORS = frozenset({Role.ADMIN, Role.MODERATOR, Role.SAFEGUARDING_LEAD})
-#: who sees safeguarding content and works the safeguarding lane
-DSL = frozenset({Role.ADMIN, Role.SAFEGUARDING_LEAD})
-#: who reads the audit log
-OVERSIGHT = frozenset({Role.ADMIN, Role.MANAGER, Role.SAFEGUARDING_LEAD})
-#: who manages accounts
-ADMINS = frozenset({Role.ADMIN})
 
 
 def session_secret(settings: Settings, factory: sessionmaker[Session]) -> str:
@@ -88,5 +77,4 @@ class LoginLimiter:
         self.limiter.clear(self.per_user_address, "login", username, lockout, address)
 
 
-__all__ = ["ACTORS", "ADMINS", "DSL", "OVERSIGHT", "STAFF", "LoginLimiter", "derive_key",
-           "session_secret"]
+__all__ = ["LoginLimiter", "derive_key", "session_secret"]

@@ -15,9 +15,9 @@ from fastapi.responses import PlainTextResponse, RedirectResponse, StreamingResp
 from pydantic import Field
 from sqlalchemy import select
 
-from config.settings import Role
 from monitor import alerts, evidence_pack, users
 from monitor.models import AuditEvent, User, utcnow
+from monitor.people.roles import ACTORS, DSL, Role
 from monitor.web import actions, queries
 from monitor.web.charts import stacked_bars
 from monitor.web.deps import (
@@ -35,7 +35,6 @@ from monitor.web.deps import (
     Username,
     WebState,
 )
-from monitor.web.security import ACTORS, DSL
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)

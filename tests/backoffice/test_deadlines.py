@@ -9,8 +9,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
 from monitor import alerts, audit, outbox
+from monitor.alerts.policy import is_overdue
 from monitor.db import transaction
-from monitor.deadlines import escalate_overdue, is_overdue, register
+from monitor.deadlines import escalate_overdue, register
 from monitor.ingest import NOTIFY_KIND
 from monitor.models import Alert, AuditEvent, utcnow
 from monitor.notify import make_handler
@@ -60,12 +61,13 @@ def test_overdue_open_alerts_escalate_once(runtime: Runtime) -> None:
 def test_is_overdue_for_the_web_ui(runtime: Runtime) -> None:
     [alert_id] = seed_alerts(runtime, 1, due_in=timedelta(hours=1), notify=False)
     alert = _alert(runtime, alert_id)
-    assert not is_overdue(alert, utcnow())
-    assert is_overdue(alert, alert.due_at + timedelta(seconds=1))
+    assert not is_overdue(alert.state, alert.due_at, utcnow())
+    assert is_overdue(alert.state, alert.due_at, alert.due_at + timedelta(seconds=1))
     with transaction(runtime.factory) as session:
         alerts.dismiss(session, alert_id=alert_id, actor="mod",
                        reason=alerts.DismissReason.NOT_A_BREACH)
-    assert not is_overdue(_alert(runtime, alert_id), alert.due_at + timedelta(hours=1))
+    dismissed = _alert(runtime, alert_id)
+    assert not is_overdue(dismissed.state, dismissed.due_at, alert.due_at + timedelta(hours=1))
 
 
 def test_overdue_notification_reaches_the_manager(runtime: Runtime,

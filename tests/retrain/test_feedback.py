@@ -12,7 +12,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 
 from connectors.base import Action
-from monitor import alerts, retrain
+from monitor import alerts, model_registry, retrain
 from monitor.alerts import DismissReason
 from monitor.db import transaction
 from monitor.models import AuditEvent, ModelVersion, Setting, utcnow
@@ -141,7 +141,7 @@ def test_rollback_with_nothing_promoted_is_a_clear_error(runtime: Runtime) -> No
             retrain.RollbackError, match="packaged model is in use"):
         retrain.rollback(session, actor="test")
     with runtime.factory() as session:
-        assert retrain.active_model_path(session, runtime.settings.data_dir) is None
+        assert model_registry.active_model_path(session, runtime.settings.data_dir) is None
 
 
 def test_demo_truth_covers_every_alerted_text(runtime: Runtime) -> None:

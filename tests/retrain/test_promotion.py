@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from classifiers import model as text_model
 from connectors.base import Action
-from monitor import alerts, audit, retrain
+from monitor import alerts, audit, model_registry, retrain
 from monitor.alerts import DismissReason
 from monitor.db import transaction
 from monitor.models import AuditEvent, ModelVersion
@@ -52,7 +52,7 @@ def _row(rt: Runtime, version: str) -> ModelVersion:
 
 def _active(rt: Runtime) -> str | None:
     with rt.factory() as session:
-        row = retrain.active_version(session)
+        row = model_registry.active_version(session)
         return row.version if row is not None else None
 
 
@@ -115,7 +115,7 @@ def test_honest_feedback_is_promoted_audited_served_and_rolled_back(
     assert row.metrics["status"] == "active"
     assert not _row(runtime, baseline).active
     with runtime.factory() as session:
-        path = retrain.active_model_path(session, runtime.settings.data_dir)
+        path = model_registry.active_model_path(session, runtime.settings.data_dir)
     assert path == runtime.settings.data_dir / "models" / result.version
     assert (path / "model.npz").is_file()
 
@@ -161,9 +161,9 @@ def test_honest_feedback_is_promoted_audited_served_and_rolled_back(
     assert _row(runtime, result.version).metrics["status"] == "rolled_back"
     with transaction(runtime.factory) as session:
         packaged = retrain.rollback(session, actor="cli:tester")
-    assert packaged.path == retrain.PACKAGED
+    assert packaged.path == model_registry.PACKAGED
     with runtime.factory() as session:
-        assert retrain.active_model_path(session, runtime.settings.data_dir) is None
+        assert model_registry.active_model_path(session, runtime.settings.data_dir) is None
     with transaction(runtime.factory) as session, pytest.raises(retrain.RollbackError):
         retrain.rollback(session, actor="cli:tester")
     # and forward again to a named version
@@ -270,7 +270,7 @@ def test_missing_base_data_is_a_clear_error(runtime: Runtime, tmp_path: Path) ->
         retrain.retrain(runtime.factory, runtime.settings, force=True,
                         datasets=tmp_path / "nowhere")
     with runtime.factory() as session:
-        assert retrain.list_versions(session) == []
+        assert model_registry.list_versions(session) == []
 
 
 def _holdout(score: float, errors: int, rows: int = 9) -> dict[str, object]:

@@ -1,4 +1,9 @@
-"""The alert queue: states, allowed transitions and the actions moderators take, all audited."""
+"""The alert queue: states, allowed transitions and the actions moderators take, all audited.
+
+The alerts domain: this package's root is its service (typed commands that never commit);
+`policy` holds its rules (open, overdue, the safeguarding lane, severity order) and
+`queries` the filters the web UI and the CLI share.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.base import Action
-from monitor import audit, outbox
+from monitor import audit, outbox, users
+from monitor.alerts import policy
+from monitor.alerts.policy import EscalationTarget as EscalationTarget
+from monitor.ingest import NOTIFY_KIND
 from monitor.models import Alert, AlertNote, AlertState, Evidence, TakedownStatus, utcnow
+from monitor.people.roles import Permission, Role, may
 
 
 class DismissReason(StrEnum):
@@ -23,20 +32,16 @@ class DismissReason(StrEnum):
     HANDLED_ELSEWHERE = "handled_elsewhere"
 
 
-class EscalationTarget(StrEnum):
-    """Who an alert is escalated to."""
-
-    SAFEGUARDING_LEAD = "safeguarding_lead"
-    MANAGEMENT = "management"
-    POLICE = "police"
-
-
 class InvalidTransition(ValueError):
     """The alert is not in a state that allows this action."""
 
 
 class NotFound(LookupError):
     """No alert with that id."""
+
+
+class CannotAssign(ValueError):
+    """That person cannot be given the alert: unknown, disabled, or not allowed to work it."""
 
 
 ALLOWED: dict[AlertState, frozenset[AlertState]] = {
@@ -55,6 +60,8 @@ ALLOWED: dict[AlertState, frozenset[AlertState]] = {
 
 TAKEDOWN_KIND = "takedown"
 VERIFY_KIND = "verify"
+#: the notification payload's `reason` for an escalation (ingest's "critical", deadlines')
+ESCALATED_REASON = "escalated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +144,35 @@ def claim(session: Session, *, alert_id: int, actor: str, user_id: int | None = 
     )
 
 
+def assign(session: Session, *, alert_id: int, actor: str, assignee: str) -> Change:
+    """Give an alert to a person who may work it: into review, theirs; audited as assigned.
+
+    Anyone who may act on alerts can be given one; a safeguarding alert only someone who
+    sees the lane (the DSL, an admin). Raises CannotAssign, NotFound or InvalidTransition.
+    """
+    try:
+        person = users.get(session, username=assignee)
+    except users.UnknownUser:
+        raise CannotAssign(f"no user called {assignee!r}") from None
+    role = Role(person.role)
+    if person.disabled or not may(role, Permission.ACT):
+        raise CannotAssign(f"{person.username} cannot work on alerts")
+    if policy.is_safeguarding(_locked(session, alert_id)) and not may(
+        role, Permission.SAFEGUARDING
+    ):
+        raise CannotAssign(f"{person.username} cannot see safeguarding alerts")
+    claimed = claim(session, alert_id=alert_id, actor=actor, user_id=person.id)
+    event = audit.record(
+        session,
+        actor=actor,
+        action="alert.assign",
+        target_type="alert",
+        target_id=alert_id,
+        details={"assignee": person.username},
+    )
+    return Change(claimed.alert_id, claimed.state, event.seq)
+
+
 def release(session: Session, *, alert_id: int, actor: str) -> Change:
     """Put a claimed alert back in the queue."""
     alert = _locked(session, alert_id)
@@ -204,20 +240,45 @@ def dismiss(
 def escalate(
     session: Session, *, alert_id: int, actor: str, to: EscalationTarget, note: str | None = None
 ) -> Change:
-    """Hand an alert up: to the DSL, to management or for a police report."""
+    """Hand an alert up: to the DSL, to management or for a police report.
+
+    Escalated to the DSL, the alert joins the safeguarding lane's queue, unassigned (only the
+    DSL works that lane), and the DSL is notified through the outbox after commit.
+    """
     alert = _locked(session, alert_id)
     alert.escalated_to = to.value
+    details: dict[str, object] = {"to": to.value}
+    if to in policy.INTO_LANE and alert.queue != policy.SAFEGUARDING_QUEUE:
+        details.update(from_queue=alert.queue, queue=policy.SAFEGUARDING_QUEUE)
+        alert.queue = policy.SAFEGUARDING_QUEUE
+        alert.assignee_id = None
     if note:
         session.add(AlertNote(alert_id=alert.id, author=actor, body=note))
-    return _move(
+    change = _move(
         session,
         alert,
         AlertState.ESCALATED,
         actor=actor,
         action="escalate",
-        details={"to": to.value},
+        details=details,
         now=utcnow(),
     )
+    roles = policy.ESCALATION_NOTIFIES[to]
+    if roles:
+        outbox.enqueue(
+            session,
+            kind=NOTIFY_KIND,
+            payload={
+                "alert_id": alert.id,
+                "roles": [role.value for role in roles],
+                "queue": alert.queue,
+                "label": alert.primary_label,
+                "reason": ESCALATED_REASON,
+            },
+            # one message per escalation: escalated again later, the alert is news again
+            dedupe_key=f"notify:escalated:{alert.id}:{change.audit_seq}",
+        )
+    return change
 
 
 def add_note(session: Session, *, alert_id: int, actor: str, body: str) -> Change:
