@@ -107,7 +107,10 @@ class EncoderModel:
         session = onnxruntime.InferenceSession(str(path), options,
                                                providers=["CPUExecutionProvider"])
         tokenizer = unpadded(Tokenizer.from_file(str(directory / TOKENIZER_FILE)))
-        return cls(session, tokenizer, tuple(meta["labels"]), f"enc-{digest[:12]}", meta)
+        # The version covers the calibration too: new thresholds change verdicts as surely
+        # as new weights, and the audit trail must tell them apart.
+        version = hashlib.sha256(digest.encode() + meta_path.read_bytes()).hexdigest()
+        return cls(session, tokenizer, tuple(meta["labels"]), f"enc-{version[:12]}", meta)
 
     def probabilities(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
         """Per text, the probability of each label in `labels` (rows in input order)."""
