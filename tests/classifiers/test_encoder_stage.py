@@ -8,6 +8,7 @@ import json
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -49,6 +50,12 @@ class _Recording(EncoderModel):
     def probabilities(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
         self.asked.extend(texts)
         return super().probabilities(texts)
+
+
+def _with_meta(**meta: Any) -> PolicyClassifier:
+    """The cascade with the shipped encoder, some of its calibration replaced."""
+    encoder = shipped()
+    return PolicyClassifier(encoder=dataclasses.replace(encoder, meta={**encoder.meta, **meta}))
 
 
 def _recording() -> _Recording:
@@ -145,34 +152,27 @@ def test_alone_cuts_keep_clean_rows_within_half_the_budget() -> None:
 
 
 def test_critical_needs_strong_evidence() -> None:
-    encoder = shipped()
     text = UNRULED_DISCLOSURE
-    lenient = PolicyClassifier(encoder=dataclasses.replace(
-        encoder, meta={**encoder.meta, "strong": 0.0})).classify([text])[0]
+    lenient = _with_meta(strong=0.0).classify([text])[0]
     assert Label.SAFEGUARDING in lenient.labels
     assert lenient.severity is Severity.CRITICAL
-    strict = PolicyClassifier(encoder=dataclasses.replace(
-        encoder, meta={**encoder.meta, "strong": 1.01})).classify([text])[0]
+    strict = _with_meta(strong=1.01).classify([text])[0]
     assert Label.SAFEGUARDING in strict.labels
     assert strict.severity is Severity.HIGH
     assert any("strong-evidence" in reason for reason in strict.reasons)
     # A rule's hit keeps critical whatever the encoder's cut.
-    ruled = PolicyClassifier(encoder=dataclasses.replace(
-        encoder, meta={**encoder.meta, "strong": 1.01})).classify(["I will kill you"])[0]
+    ruled = _with_meta(strong=1.01).classify(["I will kill you"])[0]
     assert ruled.severity is Severity.CRITICAL
 
 
 def test_a_rule_hit_the_encoder_contradicts_is_high_not_critical() -> None:
     """A critical rule hit stays critical unless the encoder finds none of its label there;
     then the label stays (a rule is never overridden) at high, with the reason."""
-    encoder = shipped()
     text = "my uncle touches me and says its our secret"
-    agreeing = PolicyClassifier(encoder=dataclasses.replace(
-        encoder, meta={**encoder.meta, "veto": 0.0})).classify([text])[0]
+    agreeing = _with_meta(veto=0.0).classify([text])[0]
     assert Label.SAFEGUARDING in agreeing.labels
     assert agreeing.severity is Severity.CRITICAL
-    doubting = PolicyClassifier(encoder=dataclasses.replace(
-        encoder, meta={**encoder.meta, "veto": 1.01})).classify([text])[0]
+    doubting = _with_meta(veto=1.01).classify([text])[0]
     assert Label.SAFEGUARDING in doubting.labels
     assert doubting.severity is Severity.HIGH
     assert any("finds no safeguarding" in reason for reason in doubting.reasons)
