@@ -31,7 +31,10 @@ def quarantine(
     now: datetime,
     item_id: int | None = None,
 ) -> None:
-    """Keep an item that could not be stored or classified, with why (once per stage)."""
+    """Keep an item that could not be stored or classified, with why (once per stage).
+
+    Entries that could not even be read as items go through `set_aside_unreadable`.
+    """
     payload = escaped_json(
         {
             "platform": item.platform,
