@@ -26,7 +26,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from multiprocessing import forkserver
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext
 from pathlib import Path
@@ -49,12 +51,17 @@ def _context() -> ForkServerContext:
     return context
 
 
-def warm_up() -> None:
-    """Start the fork server now, so it imports socmon while the test does something else."""
-    from multiprocessing import forkserver
-
+@contextmanager
+def fork_server() -> Iterator[None]:
+    """Run the fork server for a block: started at once, so that it imports socmon while the
+    test does something else, and stopped after it (it holds a few hundred MB)."""
     _context()
     forkserver.ensure_running()
+    try:
+        yield
+    finally:
+        # The stdlib's own way to stop it (used by CPython's tests); a no-op if not running.
+        forkserver._forkserver._stop()  # type: ignore[attr-defined]
 
 
 def _run_socmon(argv: list[str], env: dict[str, str], log: Connection) -> None:

@@ -47,7 +47,7 @@ from monitor.models import (
     QuarantinedItem,
     Verdict,
 )
-from tests.monitor.daemons import Daemon, warm_up
+from tests.monitor.daemons import Daemon, fork_server
 
 pytestmark = pytest.mark.slow
 
@@ -153,7 +153,6 @@ def test_sigkill_mid_ingest_loses_nothing_and_doubles_nothing(
     database_url: str, tmp_path: Path
 ) -> None:
     started = time.monotonic()
-    warm_up()  # the fork server imports socmon while the first daemon starts
     config = _config(tmp_path)
     argv = ["run", "--config", str(config)]
     env = {**os.environ, "SOCMON_DATABASE_URL": database_url,
@@ -164,43 +163,45 @@ def test_sigkill_mid_ingest_loses_nothing_and_doubles_nothing(
     after_kill: list[dict[str, int]] = []
     kills: Counter[str] = Counter()
     where: Counter[str] = Counter()
-    try:
-        for number, (mode, page) in enumerate(SCHEDULE):
-            daemon = (Daemon.cold if number == 0 else Daemon.warm)(argv, env)
-            daemons.append(daemon)
-            if mode == "starting":
-                daemon.wait_for("socmon daemon started", timeout=WAIT)
-                daemon.kill(timeout=WAIT)
-            elif mode == "committed":
-                daemon.wait_for(rf"page {page} committed", timeout=WAIT)
-                daemon.kill(timeout=WAIT)
-            else:
-                daemon.wait_for(rf"page {page} committed", timeout=WAIT)
-                where[_kill_mid_page(engine, daemon)] += 1
-            kills[mode] += 1
-            counts = _committed(engine)
-            after_kill.append(counts)
-            assert counts == _whole(counts), f"kill {number + 1} ({mode}) left a torn page"
-            assert counts["position"] < BACKLOG, f"kill {number + 1} came after the backlog"
+    # The fork server imports socmon while the first (cold) daemon starts.
+    with fork_server():
+        try:
+            for number, (mode, page) in enumerate(SCHEDULE):
+                daemon = (Daemon.cold if number == 0 else Daemon.warm)(argv, env)
+                daemons.append(daemon)
+                if mode == "starting":
+                    daemon.wait_for("socmon daemon started", timeout=WAIT)
+                    daemon.kill(timeout=WAIT)
+                elif mode == "committed":
+                    daemon.wait_for(rf"page {page} committed", timeout=WAIT)
+                    daemon.kill(timeout=WAIT)
+                else:
+                    daemon.wait_for(rf"page {page} committed", timeout=WAIT)
+                    where[_kill_mid_page(engine, daemon)] += 1
+                kills[mode] += 1
+                counts = _committed(engine)
+                after_kill.append(counts)
+                assert counts == _whole(counts), f"kill {number + 1} ({mode}) left a torn page"
+                assert counts["position"] < BACKLOG, f"kill {number + 1} came after the backlog"
 
-        # A clean stop mid-pass: the page in hand is finished, the lease given back.
-        stopping = Daemon.warm(argv, env)
-        daemons.append(stopping)
-        stopping.wait_for("page 2 committed", timeout=WAIT)
-        assert stopping.terminate(timeout=WAIT) == 0, stopping.tail("SIGTERM: not exit 0")
-        assert "socmon daemon stopped" in stopping.log
-        stopped = _committed(engine)
-        assert stopped == _whole(stopped)
-        assert stopped["position"] < BACKLOG
+            # A clean stop mid-pass: the page in hand is finished, the lease given back.
+            stopping = Daemon.warm(argv, env)
+            daemons.append(stopping)
+            stopping.wait_for("page 2 committed", timeout=WAIT)
+            assert stopping.terminate(timeout=WAIT) == 0, stopping.tail("SIGTERM: not exit 0")
+            assert "socmon daemon stopped" in stopping.log
+            stopped = _committed(engine)
+            assert stopped == _whole(stopped)
+            assert stopped["position"] < BACKLOG
 
-        # The plain command finishes the backlog.
-        last = Daemon.cold(argv, env)
-        daemons.append(last)
-        last.wait_for(r"polled demo: ", timeout=WAIT)
-        assert last.terminate(timeout=WAIT) == 0, last.tail("SIGTERM: not exit 0")
-    finally:
-        for daemon in daemons:
-            daemon.stop()
+            # The plain command finishes the backlog.
+            last = Daemon.cold(argv, env)
+            daemons.append(last)
+            last.wait_for(r"polled demo: ", timeout=WAIT)
+            assert last.terminate(timeout=WAIT) == 0, last.tail("SIGTERM: not exit 0")
+        finally:
+            for daemon in daemons:
+                daemon.stop()
 
     with engine.connect() as conn:
         ids = Counter(conn.execute(select(Item.external_id)).scalars())
