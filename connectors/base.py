@@ -91,18 +91,34 @@ class Cursor:
 
 
 @dataclass(frozen=True, slots=True)
+class Unreadable:
+    """An entry of a page that could not be read as an item (no id, no usable time, not an
+    object): the rest of the page goes on, and the monitor sets the entry aside.
+
+    `reason` names what was wrong in terms of fields, never the entry's text; `raw` is the
+    entry as the platform sent it, kept as evidence; `external_id` when it had one.
+    """
+
+    reason: str
+    raw: Any
+    external_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     """One page of a poll pass.
 
     `cursor` is what to store after this page commits; `more` says whether the same pass
     has another page to fetch now (the ingest loop calls `fetch` again with `cursor`).
     `requests` counts the HTTP requests this page cost, for the cheapness tests and metrics.
+    `unreadable`: the page's entries that could not be read as items, to be set aside.
     """
 
     items: Sequence[Item]
     cursor: Cursor
     more: bool = False
     requests: int = 0
+    unreadable: Sequence[Unreadable] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +187,10 @@ class Connector(Protocol):
         ...
 
     def fetch(self, cursor: Cursor | None, *, now: datetime) -> Page:
-        """Fetch the next page of new items after `cursor`; never move it past `now`."""
+        """Fetch the next page of new items after `cursor`; never move it past `now`.
+
+        An entry the connector cannot read goes in `Page.unreadable`; it never fails the page.
+        """
         ...
 
     def hide(self, ref: ItemRef) -> None:

@@ -36,9 +36,11 @@ from connectors.graph import (
     as_text,
     coerce_options,
     data_list,
+    edge_link,
     emit,
     epoch,
     from_iso,
+    nested_list,
     next_link,
     parse_time,
     queue_next_page,
@@ -138,14 +140,20 @@ class FacebookPageConnector:
         for post, post_id, created in posts:
             if created >= since:
                 emit(items, self._post_item(post, post_id, created), run, state)
-            comments = post.get("comments")
-            if isinstance(comments, dict):
-                for comment in data_list(comments, f"comments of post {post_id}"):
-                    self._emit_comment(items, comment, post_id, since, run, state)
-                overflow = storable_next(next_link(comments))
-                if overflow:
-                    run["tasks"].insert(0, {"t": "comments", "post": post_id,
-                                            "next": _with_defaults(overflow, since)})
+            comments = nested_list(post, "comments")
+            if comments is None:
+                # One post's comments came malformed: read them on their own, not the page.
+                log.warning("facebook %s: post %s came with unreadable comments; reading them "
+                            "on their own", self.channel, post_id)
+                run["tasks"].insert(0, {"t": "comments", "post": post_id,
+                                        "next": _comments_link(post_id, since)})
+                continue
+            for comment in comments:
+                self._emit_comment(items, comment, post_id, since, run, state)
+            overflow = storable_next(next_link(as_dict(post.get("comments"))))
+            if overflow:
+                run["tasks"].insert(0, {"t": "comments", "post": post_id,
+                                        "next": _with_defaults(overflow, since)})
         queue_next_page(run, answer, task="feed", reached_old=reached_old)
         return items
 
@@ -175,8 +183,10 @@ class FacebookPageConnector:
     ) -> None:
         item = self._comment_item(comment, post_id)
         if item is None:
-            log.warning("facebook %s: skipped a comment on post %s without id or created_time",
-                        self.channel, post_id)
+            self.graph.set_aside(
+                f"a comment on post {post_id} without id or created_time", comment,
+                external_id=as_str(comment.get("id")) if isinstance(comment, dict) else None,
+            )
             return
         if since is not None and item.created_at < since:
             return  # read by an earlier pass (the server ignored `since`)
@@ -246,7 +256,15 @@ class FacebookPageConnector:
         )
 
 
-# --- payload helpers (tolerant: a malformed entry is skipped and logged, never a traceback) --
+# --- payload helpers (tolerant: a malformed entry is set aside and logged, never a traceback)
+
+
+def _comments_link(post_id: str, since: datetime) -> str:
+    """The first page of a post's comments and replies since `since`, as the feed nests them."""
+    return edge_link(post_id, "comments", {
+        "filter": "stream", "order": "chronological", "since": epoch(since),
+        "limit": COMMENTS_PER_POST, "fields": COMMENT_FIELDS,
+    })
 
 
 def _with_defaults(stored: str, since: datetime) -> str:

@@ -39,6 +39,7 @@ from connectors.base import (
     Page,
     RateLimited,
     TransientError,
+    Unreadable,
     Visibility,
 )
 from connectors.http import CountingSession, make_session, retry_after_seconds
@@ -437,11 +438,10 @@ def parse_time(value: Any) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        # A time whose UTC equivalent leaves the calendar (year 1 at +01:00) overflows here.
+        return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+    except (ValueError, OverflowError):
         return None
-    if parsed.tzinfo is None:
-        return None
-    return parsed.astimezone(UTC)
 
 
 def iso(moment: datetime) -> str:
@@ -472,6 +472,22 @@ def data_list(answer: Mapping[str, Any], what: str) -> list[Any]:
     if not isinstance(data, list):
         raise TransientError(f"{what}: the Graph API answer has no 'data' list")
     return data
+
+
+def nested_list(entry: Mapping[str, Any], edge: str) -> list[Any] | None:
+    """The `data` list of a connection nested in an entry by field expansion (`comments`,
+    `replies`); [] when the entry has none; None when it is there but cannot be read."""
+    if edge not in entry:
+        return []
+    nested = entry[edge]
+    data = nested.get("data") if isinstance(nested, dict) else None
+    return data if isinstance(data, list) else None
+
+
+def edge_link(object_id: str, edge: str, params: Mapping[str, Any]) -> str:
+    """A stored paging link (see `storable_next`) to the first page of `object_id/edge`: how
+    an entry's nested connection that could not be read is read on its own."""
+    return f"{object_id}/{edge}?{urlencode(params)}"
 
 
 def next_link(answer: Mapping[str, Any]) -> str | None:
@@ -599,6 +615,8 @@ class GraphChannel:
         # The connector's own logger, so its records keep the platform module's name.
         self.log = logger
         self.missing = [name for name in secret_names if not secrets.get(name)]
+        #: the current page's entries that could not be read (see `set_aside`)
+        self.unreadable: list[Unreadable] = []
         self.client = GraphClient(
             access_token=secrets.get("access_token", ""),
             app_secret=secrets.get("app_secret", ""),
@@ -633,6 +651,7 @@ class GraphChannel:
         into the state when the pass completes.
         """
         self.require_secrets()
+        self.unreadable = []
         state = load_state(cursor, label=f"{self.platform} {self.channel}")
         run = state.get("pass") or start_pass(
             state, now=now, window_days=self.options.comment_window_days, first_task=first_task,
@@ -649,7 +668,14 @@ class GraphChannel:
         spent = self.client.request_count - before
         self.log.info("%s %s: %d items in %d requests (more=%s)",
                       self.platform, self.channel, len(items), spent, more)
-        return Page(items, Cursor(CURSOR_VERSION, state), more=more, requests=spent)
+        return Page(items, Cursor(CURSOR_VERSION, state), more=more, requests=spent,
+                    unreadable=tuple(self.unreadable))
+
+    def set_aside(self, what: str, raw: Any, *, external_id: str | None = None) -> None:
+        """An entry of the current page that cannot be read as an item: returned with the
+        page, for the monitor to quarantine, and logged by `what` (never by its text)."""
+        self.log.warning("%s %s: set aside %s", self.platform, self.channel, what)
+        self.unreadable.append(Unreadable(what, raw, external_id))
 
     def listing(
         self, task: Mapping[str, Any], *, object_id: str, edge: str, args: Mapping[str, Any],
@@ -670,7 +696,7 @@ class GraphChannel:
         """Entries inside the window as (entry, id, time), and whether an older one was seen.
 
         The listing is newest-first, so once an entry is older than the window the rest is
-        too. Malformed entries are skipped with a warning that never quotes them.
+        too. Malformed entries are set aside (`set_aside`).
         """
         inside: list[tuple[dict[str, Any], str, datetime]] = []
         reached_old = False
@@ -678,8 +704,7 @@ class GraphChannel:
             entry_id = as_str(raw.get("id")) if isinstance(raw, dict) else None
             created = parse_time(raw.get(time_key)) if isinstance(raw, dict) else None
             if entry_id is None or created is None:
-                self.log.warning("%s %s: skipped a %s without id or %s",
-                                 self.platform, self.channel, entry, time_key)
+                self.set_aside(f"a {entry} without id or {time_key}", raw, external_id=entry_id)
                 continue
             if created < window:
                 reached_old = True

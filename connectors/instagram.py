@@ -36,8 +36,10 @@ from connectors.graph import (
     as_text,
     coerce_options,
     data_list,
+    edge_link,
     emit,
     from_iso,
+    nested_list,
     next_link,
     parse_time,
     queue_next_page,
@@ -145,9 +147,20 @@ class InstagramConnector:
             run["counts"][media_id] = count
             # Unchanged count: the first nested page shows anything new, no overflow to read.
             changed = media_id not in counts or counts[media_id] != count
-            comments = as_dict(media.get("comments"))
-            if comments:
-                self._thread_page(items, comments, media, media_id, since, run, state, changed)
+            comments = nested_list(media, "comments")
+            if comments is None:
+                # One media's comments came malformed: read them on their own, not the page.
+                log.warning("instagram %s: media %s came with unreadable comments; reading "
+                            "them on their own", self.channel, media_id)
+                run["tasks"].insert(0, {
+                    "t": "comments", "media": media_id,
+                    "permalink": as_str(media.get("permalink")), "parent": None,
+                    "next": edge_link(media_id, "comments",
+                                      {"fields": THREAD_FIELDS, "limit": COMMENTS_PER_MEDIA}),
+                })
+            elif comments:
+                self._thread_page(items, as_dict(media.get("comments")), media, media_id, since,
+                                  run, state, changed)
         queue_next_page(run, answer, task="media", reached_old=reached_old)
         return items
 
@@ -176,24 +189,34 @@ class InstagramConnector:
         for comment in data_list(page, f"comments of media {media_id}"):
             item = self._comment_item(comment, media_id, link, replies_of)
             if item is None:
-                log.warning("instagram %s: skipped a comment on media %s without id or "
-                            "timestamp", self.channel, media_id)
+                self.graph.set_aside(f"a comment on media {media_id} without id or timestamp",
+                                     comment, external_id=_entry_id(comment))
                 continue
             if since is None or item.created_at >= since:
                 emit(items, item, run, state)
-            replies = as_dict(as_dict(comment).get("replies"))
-            if replies:
-                for reply in data_list(replies, f"replies to {item.external_id}"):
-                    reply_item = self._comment_item(reply, media_id, link, item.external_id)
-                    if reply_item is None:
-                        log.warning("instagram %s: skipped a reply without id or timestamp",
-                                    self.channel)
-                    elif since is None or reply_item.created_at >= since:
-                        emit(items, reply_item, run, state)
-                more_replies = storable_next(next_link(replies))
-                if follow and more_replies:
-                    run["tasks"].insert(0, {"t": "replies", "media": media_id, "permalink": link,
-                                            "parent": item.external_id, "next": more_replies})
+            replies = nested_list(as_dict(comment), "replies")
+            if replies is None:
+                log.warning("instagram %s: comment %s came with unreadable replies; reading "
+                            "them on their own", self.channel, item.external_id)
+                run["tasks"].insert(0, {
+                    "t": "replies", "media": media_id, "permalink": link,
+                    "parent": item.external_id,
+                    "next": edge_link(item.external_id, "replies",
+                                      {"fields": COMMENT_FIELDS, "limit": REPLIES_PER_COMMENT}),
+                })
+                continue
+            for reply in replies:
+                reply_item = self._comment_item(reply, media_id, link, item.external_id)
+                if reply_item is None:
+                    self.graph.set_aside(
+                        f"a reply to {item.external_id} without id or timestamp", reply,
+                        external_id=_entry_id(reply))
+                elif since is None or reply_item.created_at >= since:
+                    emit(items, reply_item, run, state)
+            more_replies = storable_next(next_link(as_dict(as_dict(comment).get("replies"))))
+            if follow and more_replies:
+                run["tasks"].insert(0, {"t": "replies", "media": media_id, "permalink": link,
+                                        "parent": item.external_id, "next": more_replies})
         more = storable_next(next_link(page))
         if follow and more:
             run["tasks"].insert(0, {"t": "replies" if replies_of else "comments",
@@ -268,3 +291,8 @@ class InstagramConnector:
             "professional account, or this token cannot see it (GET "
             "/{page-id}?fields=instagram_business_account gives the right id)",
         )
+
+
+def _entry_id(entry: Any) -> str | None:
+    """The id of an entry that could not be read otherwise, if it has one."""
+    return as_str(entry.get("id")) if isinstance(entry, dict) else None

@@ -53,6 +53,7 @@ from connectors.base import (
     Page,
     RateLimited,
     TransientError,
+    Unreadable,
     Visibility,
 )
 from connectors.http import CountingSession, make_session, retry_after_seconds
@@ -369,6 +370,8 @@ class RedditConnector:
             )
         self.channel = channel
         self.options = options
+        #: the current page's entries that could not be read (see `_set_aside`)
+        self.unreadable: list[Unreadable] = []
         self._username = secrets["username"]
         self.session: CountingSession = make_session(timeout=options.timeout_seconds)
         endpoints: dict[str, str] = {}
@@ -416,6 +419,7 @@ class RedditConnector:
         state = _State.load(cursor)
         now_epoch = now.timestamp()
         start = self.session.request_count
+        self.unreadable = []
         if state.current is None:
             state.current = _Pass(stage="comments", started=now_epoch)
         stage = state.current.stage
@@ -428,7 +432,7 @@ class RedditConnector:
         more = state.current is not None
         return Page(
             items=items, cursor=state.dump(), more=more,
-            requests=self.session.request_count - start,
+            requests=self.session.request_count - start, unreadable=tuple(self.unreadable),
         )
 
     def _comments_page(self, state: _State, now_epoch: float) -> list[Item]:
@@ -598,7 +602,7 @@ class RedditConnector:
         data = child.get("data") if isinstance(child, dict) else None
         name = data.get("name") if isinstance(data, dict) else None
         if not isinstance(child, dict) or kind not in {"t1", "t3"} or not isinstance(data, dict):
-            log.warning("reddit %s: skipped a listing entry of kind %r", self.channel, kind)
+            self._set_aside(f"a listing entry of kind {repr(kind)[:40]}", child)
             return None
         created = data.get("created_utc")
         if (
@@ -607,9 +611,14 @@ class RedditConnector:
             or isinstance(created, bool)
             or not isinstance(created, int | float)
         ):
-            log.warning(
-                "reddit %s: skipped %s %r: no valid name/created_utc", self.channel, kind, name
-            )
+            shown = repr(name)[:40]  # the platform's id field, cut short: never a text
+            self._set_aside(f"{kind} {shown}: no valid name/created_utc", child,
+                            name if isinstance(name, str) else None)
+            return None
+        try:
+            created_at = datetime.fromtimestamp(float(created), tz=UTC)
+        except (OverflowError, ValueError, OSError):  # NaN, or outside the calendar
+            self._set_aside(f"{kind} {name}: created_utc out of range", child, name)
             return None
         author = data.get("author")
         author_name = author if isinstance(author, str) else None
@@ -634,7 +643,7 @@ class RedditConnector:
             external_id=name,
             kind=item_kind,
             text=text,
-            created_at=datetime.fromtimestamp(float(created), tz=UTC),
+            created_at=created_at,
             author_id=_opt_str(data.get("author_fullname")),
             author_name=author_name,
             url=url,
@@ -644,6 +653,12 @@ class RedditConnector:
             raw=child,
         )
         return _Thing(item=item, utc=float(created))
+
+    def _set_aside(self, what: str, raw: object, external_id: str | None = None) -> None:
+        """A listing entry that cannot be read as an item: returned with the page, for the
+        monitor to quarantine, and logged by `what` (never by its text)."""
+        log.warning("reddit %s: set aside %s", self.channel, what)
+        self.unreadable.append(Unreadable(what, raw, external_id))
 
     # ------------------------------------------------------------------ takedown
 

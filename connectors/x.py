@@ -31,6 +31,7 @@ from connectors.base import (
     Page,
     RateLimited,
     TransientError,
+    Unreadable,
     Visibility,
 )
 from connectors.http import make_session, retry_after_seconds
@@ -389,7 +390,7 @@ class XConnector:
             state.current = self._begin(state, now)
         current = state.current
         body = self._request_page(current, now)
-        items, meta = self._parse_page(body)
+        items, unreadable, meta = self._parse_page(body)
 
         if current.phase == "main":
             current.newest_id = _max_id(
@@ -411,6 +412,7 @@ class XConnector:
             cursor=state.to_cursor(),
             more=more,
             requests=self._session.request_count - before,
+            unreadable=unreadable,
         )
 
     def _load(self, cursor: Cursor | None) -> _State:
@@ -559,8 +561,10 @@ class XConnector:
             )
         state.current = None
 
-    def _parse_page(self, body: Mapping[str, Any]) -> tuple[list[Item], Mapping[str, Any]]:
-        """Items and meta of one list page; unreadable posts are skipped and logged."""
+    def _parse_page(
+        self, body: Mapping[str, Any]
+    ) -> tuple[list[Item], list[Unreadable], Mapping[str, Any]]:
+        """Items, unreadable posts (logged without their text) and meta of one list page."""
         data = body.get("data")
         if data is None:
             data = []
@@ -580,12 +584,16 @@ class XConnector:
             # partial errors (a referenced post withheld, say) do not stop the page
             log.info("channel %s: X reported %d partial errors", self.channel, len(errors))
         items: list[Item] = []
+        unreadable: list[Unreadable] = []
         for raw in data:
             try:
                 items.append(self._to_item(raw, users))
             except _UnreadableError as exc:
-                log.warning("channel %s: skipped an unreadable X post: %s", self.channel, exc)
-        return items, meta
+                log.warning("channel %s: set aside an unreadable X post: %s", self.channel, exc)
+                the_id = raw.get("id") if isinstance(raw, Mapping) else None
+                unreadable.append(Unreadable(str(exc), raw, the_id
+                                             if isinstance(the_id, str) else None))
+        return items, unreadable, meta
 
     def _to_item(self, raw: Any, users: Mapping[str, Mapping[str, Any]]) -> Item:
         """Normalise one v2 post object."""
@@ -621,7 +629,7 @@ class XConnector:
         if isinstance(stamp, str):
             try:
                 created_at = datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC)
-            except ValueError:
+            except (ValueError, OverflowError):  # not a time, or one outside the calendar
                 log.warning("channel %s: post %s: unreadable created_at", self.channel, tweet_id)
         user = users.get(author_id or "", {})
         username = user.get("username") if isinstance(user.get("username"), str) else None

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from classifiers.base import Classifier, Verdict, make_verdict
 from config.settings import Routing
 from connectors.base import Item as FetchedItem
+from connectors.base import Unreadable
 from monitor import audit, evidence, outbox
 from monitor.models import (
     SEVERITY_RANK,
@@ -26,7 +27,7 @@ from monitor.models import (
     QuarantineStage,
 )
 from monitor.models import Verdict as VerdictRow
-from monitor.quarantine import quarantine
+from monitor.quarantine import quarantine, set_aside_unreadable
 from monitor.routing import Route, route
 from monitor.sqlutil import insert_ignoring_conflicts
 from monitor.storable import MAX_TEXT, storable_item
@@ -162,13 +163,21 @@ def ingest_page(
     classifier: Classifier,
     routing: Routing,
     now: datetime,
+    unreadable: Sequence[Unreadable] = (),
 ) -> PageResult:
-    """Store, classify and route one page inside the caller's transaction (never commits)."""
+    """Store, classify and route one page inside the caller's transaction (never commits);
+    set aside the page's `unreadable` entries."""
     result = PageResult(fetched=len(items))
+    set_aside = sum(
+        set_aside_unreadable(session, channel_id=channel.id, platform=channel.platform,
+                             entry=entry, now=now)
+        for entry in unreadable
+    )
     items = [storable_item(item) for item in items]
     new_ids, result.quarantined = store_items(
         session, channel_id=channel.id, items=items, now=now
     )
+    result.quarantined += set_aside
     if not new_ids:
         return result
     result.new_items = len(new_ids)

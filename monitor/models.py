@@ -172,14 +172,16 @@ class Item(Base):
 
 
 class QuarantineStage(StrEnum):
-    """Where an item failed: it could not be stored, or it was stored but not classified."""
+    """Where an item failed: it could not be read as an item (the platform sent it
+    malformed), could not be stored, or was stored but not classified."""
 
     STORE = "store"
     CLASSIFY = "classify"
+    READ = "read"
 
 
 class QuarantinedItem(Base):
-    """An item that could not be stored or classified, kept so that nobody loses sight of it.
+    """An item that could not be read, stored or classified, kept so nobody loses sight of it.
 
     The rest of its page goes on; the item's whole payload stays here as ASCII-escaped JSON,
     which both databases accept whatever the platform sent.

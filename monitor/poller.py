@@ -297,6 +297,7 @@ def _run_pages(
                 classifier=classifier,
                 routing=routing,
                 now=utcnow(),
+                unreadable=page.unreadable,
             )
             save_cursor(
                 session,

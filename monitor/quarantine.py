@@ -1,4 +1,4 @@
-"""Quarantine: items that could not be stored or classified, kept with their reason.
+"""Quarantine: items that could not be read, stored or classified, kept with their reason.
 
 A hostile or malformed item must not stop its channel, nor vanish: it is set aside here,
 counted in channel health, and the rest of its page goes on.
@@ -6,6 +6,7 @@ counted in channel health, and the rest of its page goes on.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import datetime
 
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connectors.base import Item as FetchedItem
+from connectors.base import Unreadable
 from monitor.models import QuarantinedItem, QuarantineStage
 from monitor.sqlutil import insert_ignoring_conflicts
 from monitor.storable import MAX_TEXT, escaped_json, storable_text
@@ -29,7 +31,10 @@ def quarantine(
     now: datetime,
     item_id: int | None = None,
 ) -> None:
-    """Keep an item that could not be stored or classified, with why (once per stage)."""
+    """Keep an item that could not be stored or classified, with why (once per stage).
+
+    Entries that could not even be read as items go through `set_aside_unreadable`.
+    """
     payload = escaped_json(
         {
             "platform": item.platform,
@@ -62,6 +67,38 @@ def quarantine(
     session.execute(stmt, [row])
     # Never the text or the author: only where the item is and why it was set aside.
     log.warning("channel %d: item %s quarantined (%s)", channel_id, row["external_id"], reason)
+
+
+def set_aside_unreadable(
+    session: Session, *, channel_id: int, platform: str, entry: Unreadable, now: datetime
+) -> bool:
+    """Keep an entry the connector could not read as an item, with why; False when it was
+    kept already.
+
+    Without an id of its own it is named after its payload's digest, so the same entry read
+    again (the next poll's overlap, a platform that keeps sending it) is kept once.
+    """
+    payload = escaped_json({"platform": platform, "external_id": entry.external_id,
+                            "reason": entry.reason, "raw": entry.raw})
+    external_id = entry.external_id or "unreadable-" + hashlib.sha256(
+        escaped_json(entry.raw).encode()).hexdigest()[:32]
+    stmt = insert_ignoring_conflicts(
+        session, QuarantinedItem, ["platform", "external_id", "stage"]
+    ).returning(QuarantinedItem.id)
+    kept = session.execute(stmt, {
+        "channel_id": channel_id,
+        "platform": storable_text(platform)[:32],
+        "external_id": storable_text(external_id)[:255],
+        "item_id": None,
+        "stage": QuarantineStage.READ.value,
+        "reason": storable_text(f"could not be read: {entry.reason}")[:500],
+        "payload": payload,
+        "created_at": now,
+    }).first()
+    if kept is None:  # kept already
+        return False
+    log.warning("channel %d: unreadable entry %s quarantined", channel_id, external_id[:255])
+    return True
 
 
 

@@ -183,7 +183,7 @@ def test_timeout_is_transient() -> None:
     check_timeout_is_transient(make, listing=r"/feed$")
 
 
-def test_malformed_entries_are_skipped_with_a_warning_not_a_traceback(
+def test_malformed_entries_are_set_aside_with_a_warning_not_a_traceback(
     h: FacebookHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
     good = {"id": "1_9", "created_time": "2030-01-01T00:00:00+0000", "message": "fine"}
@@ -194,6 +194,8 @@ def test_malformed_entries_are_skipped_with_a_warning_not_a_traceback(
     with caplog.at_level(logging.WARNING):
         page = h.connector.fetch(None, now=datetime(2030, 1, 2, tzinfo=UTC))
     assert {i.external_id for i in page.items} == {"1_9", "1_7"}
+    assert [(u.external_id, u.raw) for u in page.unreadable] == [
+        ("1_8", body["data"][0]), (None, "junk"), (None, {"message": "no id, no time"})]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 3
     assert not any("secret" in w or "no id" in w for w in warnings), "never log comment text"

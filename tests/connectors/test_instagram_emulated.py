@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ from tests.connectors.graph_harness import (
 )
 from tests.connectors.harness_instagram import InstagramHarness, make
 from tests.emulators.graph import IG_USERNAME, MODERATE_IG, TOKEN, throttled
-from tests.emulators.server import Fault, Response
+from tests.emulators.server import Fault, Response, reshaped
 
 ODD = "مرحبا שלום 👩‍👩‍👧‍👦 zero\u200bwidth \u202eevil\u202c ﷽ 𝕏 " * 500
 
@@ -49,6 +50,33 @@ def test_media_comments_and_replies_are_normalised(h: InstagramHarness) -> None:
     assert got[answer].thread_id == h.media_id
     assert got[answer].is_own
     assert spent == 1
+
+
+def test_nested_comments_or_replies_that_are_not_a_list_are_read_on_their_own(
+    h: InstagramHarness,
+) -> None:
+    emu = h.emulator
+    top = emu.add_ig_comment(h.media_id, "So proud of the team")
+    answer = emu.add_ig_comment(top, "Thank you!", username=IG_USERNAME)
+
+    def break_replies(document: dict[str, Any]) -> None:
+        comments = document["data"][0]["comments"]["data"]
+        next(c for c in comments if c["id"] == top)["replies"]["data"] = "junk"
+
+    emu.inject(Fault(r"/media$", mangle=reshaped(break_replies)))
+    items, cursor, spent = drain(h.connector, None)
+    assert {i.external_id for i in items} == {h.media_id, top, answer}
+    assert spent == 2  # the media page, then the comment's replies on their own
+
+    later = emu.add_ig_comment(h.media_id, "Well done!")
+
+    def break_comments(document: dict[str, Any]) -> None:
+        document["data"][0]["comments"]["data"] = "junk"
+
+    emu.inject(Fault(r"/media$", mangle=reshaped(break_comments)))
+    again, _, spent = drain(h.connector, cursor)
+    assert [i.external_id for i in again] == [later]
+    assert spent == 2  # the media page, then the media's comments on their own
 
 
 def test_nothing_new_costs_exactly_one_request(h: InstagramHarness) -> None:

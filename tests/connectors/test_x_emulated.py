@@ -292,7 +292,7 @@ def test_malformed_error_body_is_transient(h: XHarness) -> None:
         h.connector.fetch(None, now=datetime.now(UTC))
 
 
-def test_unreadable_post_is_skipped_and_logged_without_text(
+def test_unreadable_post_is_set_aside_and_logged_without_text(
     h: XHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
     body = (
@@ -304,7 +304,11 @@ def test_unreadable_post_is_skipped_and_logged_without_text(
     with caplog.at_level(logging.DEBUG, logger="connectors.x"):
         page = h.connector.fetch(None, now=datetime.now(UTC))
     assert [i.external_id for i in page.items] == ["1800000000000000000"]
-    assert caplog.text.count("skipped an unreadable X post") == 2
+    assert [(u.external_id, u.raw) for u in page.unreadable] == [
+        (None, {"text": "secret child name"}),
+        ("1800000000000000001", {"id": "1800000000000000001"}),
+    ]
+    assert caplog.text.count("set aside an unreadable X post") == 2
     assert "secret child name" not in caplog.text
 
 

@@ -2,8 +2,9 @@
 
 Each emulator registers routes (method + regex) and keeps its own state. The server counts
 requests and can be told to answer the next matching requests with a scripted fault
-(429 with headers, 5xx, malformed JSON, a hang past the client's timeout), so tests drive
-the cases no recording covers. A tap sees each request as it is received, once its route has
+(429 with headers, 5xx, malformed JSON, a hang past the client's timeout), or to damage the
+answer the route gave (cut it short, change its JSON's shape), so tests drive the cases no
+recording covers. A tap sees each request as it is received, once its route has
 run (the platform's state changed) and once its answer was written; a tap may block, which is
 how a test holds a request at a chosen point (to kill the client there, or add latency).
 """
@@ -72,14 +73,38 @@ Phase = Literal["received", "handled", "sent"]
 Tap = Callable[[Phase, str, str], None]
 
 
+#: rewrites the body of a route's real answer
+Mangle = Callable[[bytes], bytes]
+
+
 @dataclass
 class Fault:
-    """A scripted answer for the next `times` requests whose path matches `path_pattern`."""
+    """A scripted answer for the next `times` requests whose path matches `path_pattern`:
+    `response` instead of the route's, a hang, or the route's own answer passed through
+    `mangle` (its status and headers kept)."""
 
     path_pattern: str
     response: Response | None = None
     times: int = 1
     hang_seconds: float = 0.0
+    mangle: Mangle | None = None
+
+
+def truncated(body: bytes) -> bytes:
+    """The first half of a body: JSON cut short, as by a dropped connection or a proxy."""
+    return body[: len(body) // 2]
+
+
+def reshaped(change: Callable[[Any], Any]) -> Mangle:
+    """A mangle that parses the JSON body, lets `change` alter it (or return a replacement)
+    and serialises the result."""
+
+    def mangle(body: bytes) -> bytes:
+        document = json.loads(body)
+        changed = change(document)
+        return json.dumps(document if changed is None else changed).encode()
+
+    return mangle
 
 
 class Emulator:
@@ -187,6 +212,9 @@ class Emulator:
         response = fault.response if fault is not None and fault.response else None
         if response is None:
             response = self._route(h, parts.path, parts.query, body)
+            if fault is not None and fault.mangle is not None:
+                response = Response(response.status, headers=response.headers,
+                                    raw=fault.mangle(response.encode()))
         self._tap("handled", h.command, parts.path)
         payload = response.encode()
         h.send_response(response.status)
