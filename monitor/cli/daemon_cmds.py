@@ -199,8 +199,8 @@ def register(app: typer.Typer) -> None:
                 accounts = seed_demo_users(session)
             logins = demo_extras.write_logins(settings.data_dir, url=settings.web.public_url,
                                               accounts=accounts)
-            console.print(f"socmon demo: a simulated school Page, database "
-                          f"{settings.sqlalchemy_url()}; starting ...", highlight=False)
+            console.print(f"socmon demo: starting a simulated school Page (data in "
+                          f"{settings.data_dir}) ...", highlight=False, soft_wrap=True)
             _run_daemon(runtime, sock, lambda: print_logins(settings, accounts, logins))
         finally:
             if sock is not None:

@@ -92,7 +92,7 @@ def serve(runtime: Runtime, *, stop: threading.Event, host: str, port: int,
         server.should_exit = True
 
     threading.Thread(target=_watch, name="web-stop", daemon=True).start()
-    log.info("web UI on http://%s:%d", host, port)
+    log.info("web UI on http://%s:%d", host, listener.getsockname()[1])  # port 0: the real one
     try:
         server.run(sockets=[listener])
     except SystemExit as exc:  # uvicorn exits the process when it cannot start
