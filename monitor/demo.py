@@ -32,13 +32,18 @@ _inbox_lock = threading.Lock()
 _inbox: list[Path] = []  # the one registered inbox file (apprise's registry is global)
 
 
+def login_table(accounts: Sequence[tuple[str, str, str]]) -> list[str]:
+    """Role, username and password of each (username, password, role), in columns."""
+    return [f"{'role':<19}{'username':<17}password",
+            *(f"{role.replace('_', ' '):<19}{user:<17}{password}"
+              for user, password, role in accounts)]
+
+
 def write_logins(data_dir: Path, *, url: str, accounts: Sequence[tuple[str, str, str]]) -> Path:
     """Write the demo's logins to a file only its owner can read (0600); returns its path."""
     path = data_dir / LOGINS_FILE
     lines = [f"socmon demo logins for {url} (new passwords each start)", "",
-             f"{'role':<19}{'username':<17}password"]
-    lines += [f"{role.replace('_', ' '):<19}{user:<17}{password}"
-              for user, password, role in accounts]
+             *login_table(accounts)]
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)  # an older file keeps its mode through O_CREAT: set it anyway
     with os.fdopen(fd, "w", encoding="utf-8") as handle:

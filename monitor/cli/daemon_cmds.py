@@ -158,16 +158,14 @@ def _run_daemon(runtime: Runtime, sock: socket.socket | None,
 def print_logins(settings: Settings, accounts: Sequence[tuple[str, str, str]],
                  logins_file: Path) -> None:
     """The block a newcomer needs, printed in one write once the demo is ready: the last lines."""
-    lines = [""]
-    if settings.web.enabled:
-        lines.append(f"socmon demo is ready: open {settings.web.public_url} and sign in "
-                     "(new passwords each start)")
-        lines.append(f"  {'role':<19}{'username':<17}password")
-        lines += [f"  {role.replace('_', ' '):<19}{user:<17}{password}"
-                  for user, password, role in accounts]
+    if not settings.web.enabled:
+        lines = ["", f"socmon demo is ready (web.enabled is false: no web UI; the logins are "
+                     f"in {logins_file})"]
     else:
-        lines.append("socmon demo is ready (web.enabled is false: no web UI)")
-    lines.append(f"The logins are also in {logins_file} (readable only by you).")
+        lines = ["", f"socmon demo is ready: open {settings.web.public_url} and sign in "
+                     "(new passwords each start)"]
+        lines += [f"  {row}" for row in demo_extras.login_table(accounts)]
+        lines.append(f"The logins are also in {logins_file} (readable only by you).")
     lines.append("The school's day arrives over the next minute; then the Page rests. "
                  "Ctrl-C stops.")
     sys.stdout.write("\n".join(lines) + "\n")
