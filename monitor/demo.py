@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from apprise.decorators import notify
 from pydantic import SecretStr
 
 from config.settings import Settings
@@ -65,6 +64,8 @@ def _deliver(body: str, title: str, notify_type: str, *_args: Any, **_kwargs: An
 
 def use_inbox(settings: Settings) -> Settings:
     """`settings` with critical-alert notifications going to the demo's inbox file."""
+    from apprise.decorators import notify  # imported here: only the demo's daemon needs it
+
     with _inbox_lock:
         if not _inbox:
             # apprise's decorator registers the service globally (it is untyped).

@@ -15,6 +15,7 @@ import typer
 from config.loader import DEFAULT_YAML, ConfigError, load
 from config.settings import Settings
 from monitor import db
+from monitor import demo as demo_extras
 from monitor.cli.common import (
     CommandError,
     ConfigOption,
@@ -184,8 +185,6 @@ def register(app: typer.Typer) -> None:
         verbose: VerboseOption = False,
     ) -> None:
         """The embedded default: a simulated school Page, SQLite, the moderator UI."""
-        from monitor import demo as demo_extras  # apprise: for the daemon only
-
         settings = load_settings(None, verbose=verbose)
         if once:
             _demo_once(settings, as_json=as_json)
