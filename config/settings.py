@@ -230,6 +230,9 @@ class Settings(BaseSettings):
     #: SQLAlchemy URL; empty means a SQLite file in data_dir. PostgreSQL: postgresql+psycopg://...
     database_url: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: also log every web request (the access log) and other libraries' lines below WARNING
+    #: (the web server, the scheduler, the PDF fonts); off: socmon's own lines only
+    log_verbose: bool = False
     #: how long a replica's claim on a channel's poll lasts unrenewed (a running pass renews it
     #: three times a lease): a crashed replica's channels are polled again after at most this
     poll_lease: Duration = timedelta(seconds=45)

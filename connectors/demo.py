@@ -1,8 +1,14 @@
-"""A simulated official channel: replays a sample school Page so the whole pipeline runs offline."""
+"""A simulated official channel: a school Page's comments, so the whole pipeline runs offline.
+
+Two scripts ship in `connectors/data/`: `sample` (309 lines, cycled with new ids for as long as
+it is polled: load for tests and benches) and `school-day` (one day on a primary school's Page,
+told once: `socmon demo` plays it and then the Page rests).
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 from collections.abc import Mapping, Sequence
@@ -10,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -29,13 +35,26 @@ from connectors.base import (
     Visibility,
 )
 
-STREAM = Path(__file__).with_name("data") / "demo_stream.jsonl"
+log = logging.getLogger(__name__)
+
+DATA = Path(__file__).with_name("data")
+#: the packaged scripts by name
+STREAMS = {
+    "sample": DATA / "demo_stream.jsonl",
+    "school-day": DATA / "demo_school_day.jsonl",
+}
+STREAM = STREAMS["sample"]
 CURSOR_VERSION = 1
 
 
 class DemoOptions(ConnectorOptions):
-    """How fast the simulated Page publishes."""
+    """What the simulated Page publishes, and how fast."""
 
+    #: which packaged script the Page plays (see STREAMS)
+    stream: Literal["sample", "school-day"] = "sample"
+    #: after the script's last line, play it again under new ids (a Page that never stops);
+    #: false: the Page rests and later polls find nothing new
+    repeat: bool = True
     #: items already on the Page at the first poll
     initial: int = Field(default=120, ge=0)
     #: new items published before each later poll
@@ -43,6 +62,7 @@ class DemoOptions(ConnectorOptions):
     page_size: int = Field(default=50, ge=1, le=10_000)
     #: where hides and deletions are remembered across restarts (memory only when unset)
     state_path: str | None = None
+    #: a script of your own in the same JSON-lines format, instead of `stream`'s file
     stream_path: str | None = None
 
 
@@ -95,7 +115,7 @@ class DemoConnector:
         assert isinstance(options, DemoOptions)
         self.channel = channel
         self.options = options
-        self.lines = _load_stream(options.stream_path or str(STREAM))
+        self.lines = _load_stream(options.stream_path or str(STREAMS[options.stream]))
         self._lock = threading.Lock()
         self._state: dict[str, str] = self._read_state()
         self._failures = 0
@@ -104,7 +124,12 @@ class DemoConnector:
             for i, ln in reversed(list(enumerate(self.lines)))
             if ln.kind is ItemKind.POST
         }
-        self._id_pattern = re.compile(rf"^{re.escape(channel)}-x?\d+$")
+        # The sample keeps its historic ids (demo-0, demo-1 ...); another script's ids name it,
+        # so a data directory that played one script never mistakes the other's items for its own.
+        self._prefix = (f"{channel}-" if options.stream == "sample"
+                        else f"{channel}-{options.stream}-")
+        self._id_pattern = re.compile(
+            rf"^{re.escape(channel)}-(?:{re.escape(options.stream)}-)?x?\d+$")
         self.published_extra: list[Item] = []
 
     # -- takedown state -------------------------------------------------------------------
@@ -129,7 +154,7 @@ class DemoConnector:
 
     # -- the stream -----------------------------------------------------------------------
     def _external_id(self, index: int) -> str:
-        return f"{self.channel}-{index}"
+        return f"{self._prefix}{index}"
 
     def _item(self, index: int, now: datetime) -> Item:
         n = len(self.lines)
@@ -143,7 +168,8 @@ class DemoConnector:
             parent_id = thread_id
         elif line.kind is ItemKind.REPLY and line.reply_to is not None:
             parent_id = self._external_id(base + int(line.reply_to))
-        own = line.kind is ItemKind.POST
+        # The Page's own posts, and its replies under them (written by the post's author).
+        own = line.kind is ItemKind.POST or line.author == self.lines[post_line].author
         external_id = self._external_id(index)
         return Item(
             platform=self.platform,
@@ -187,6 +213,8 @@ class DemoConnector:
         state: dict[str, Any] = (
             dict(cursor.state) if cursor and cursor.version == CURSOR_VERSION else {}
         )
+        if state.get("stream", "sample") != self.options.stream:
+            state = {}  # the channel played another script before: this one starts afresh
         released = int(state.get("released", 0))
         pos = int(state.get("pos", 0))
         if pos >= released:  # a new pass: the Page has published more since the last one
@@ -195,12 +223,21 @@ class DemoConnector:
                 if released
                 else max(self.options.initial, self.options.batch)
             )
+            if not self.options.repeat:
+                released = min(released, len(self.lines))
         end = min(pos + self.options.page_size, released)
         items = [self._item(i, now) for i in range(pos, end)]
+        if items and not self.options.repeat and end == len(self.lines):
+            log.info("%s: the last of the %s script's %d items is published; the Page rests "
+                     "now (later polls find nothing new)", self.channel, self.options.stream,
+                     len(self.lines))
         with self._lock:
             items.extend(self.published_extra)
             self.published_extra.clear()
-        cursor_out = Cursor(CURSOR_VERSION, {"released": released, "pos": end})
+        marks: dict[str, Any] = {"released": released, "pos": end}
+        if self.options.stream != "sample":
+            marks["stream"] = self.options.stream
+        cursor_out = Cursor(CURSOR_VERSION, marks)
         return Page(items=items, cursor=cursor_out, more=end < released, requests=1)
 
     def publish(self, text: str, *, now: datetime) -> Item:

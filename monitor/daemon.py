@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -36,6 +37,14 @@ class Daemon:
     def __init__(self, runtime: Runtime, *, extra_jobs: list[ExtraJobs] | None = None) -> None:
         self.runtime = runtime
         self.stop = threading.Event()
+        #: set once every enabled channel has had its first poll pass (done, skipped or failed)
+        self.first_polls = threading.Event()
+        #: set once the web UI accepts connections
+        self.web_started = threading.Event()
+        self._awaiting_first_poll = {c.name for c in runtime.settings.channels if c.enabled}
+        self._first_poll_lock = threading.Lock()
+        if not self._awaiting_first_poll:
+            self.first_polls.set()
         self.handlers: dict[str, outbox.Handler] = {
             NOTIFY_KIND: notify.make_handler(runtime.settings),
             **DigestSender(runtime.settings).as_mapping(),
@@ -81,6 +90,14 @@ class Daemon:
             # An unexpected bug must not kill the job for good; the next run retries.
             log.exception("poll of channel %s failed unexpectedly", name)
             return None
+        finally:
+            self._first_poll_done(name)
+
+    def _first_poll_done(self, name: str) -> None:
+        with self._first_poll_lock:
+            self._awaiting_first_poll.discard(name)
+            if not self._awaiting_first_poll:
+                self.first_polls.set()
 
     def work_outbox(self) -> outbox.RunStats:
         """Perform due takedowns, verifications and notifications."""
@@ -156,17 +173,38 @@ class Daemon:
         signal.signal(signal.SIGTERM, _handler)
         signal.signal(signal.SIGINT, _handler)
 
-    def run_forever(self) -> None:
-        """Start the jobs, serve the web UI (if enabled) until asked to stop, shut down cleanly."""
+    def _announce_when_ready(self, on_ready: Callable[[], None]) -> None:
+        """Call `on_ready` once the web UI listens and every channel has been polled once."""
+        web = self.runtime.settings.web.enabled
+        while not self.stop.is_set():
+            if self.first_polls.wait(0.5) and (not web or self.web_started.wait(0.5)):
+                if not self.stop.is_set():
+                    on_ready()
+                return
+
+    def run_forever(self, *, sock: socket.socket | None = None,
+                    on_ready: Callable[[], None] | None = None) -> None:
+        """Start the jobs, serve the web UI (if enabled) until asked to stop, shut down cleanly.
+
+        `sock`: the web UI's listening socket, taken early with `web.server.listen`.
+        `on_ready`: called (in another thread) once start-up is complete: the web UI accepts
+        connections and every channel's first poll pass is over.
+        """
         self.install_signal_handlers()
+        if on_ready is not None:
+            threading.Thread(target=self._announce_when_ready, args=(on_ready,),
+                             name="ready", daemon=True).start()
         self.start()
         web = self.runtime.settings.web
         try:
             if web.enabled:
-                serve(self.runtime, stop=self.stop, host=web.host, port=web.port)
+                serve(self.runtime, stop=self.stop, host=web.host, port=web.port, sock=sock,
+                      started=self.web_started)
             # Wake up now and then so signal handlers run promptly on every platform.
             while not self.stop.wait(1.0):
                 pass
         finally:
             self.stop.set()
             self.shutdown()
+            if sock is not None:
+                sock.close()

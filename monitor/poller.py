@@ -257,7 +257,11 @@ def poll_channel(
         state.next_poll_at = start + period - min(period / 10, SCHEDULER_SLACK)
         release_lease(session, channel_id=channel_id, owner=owner)
     _health_change(name, before, ChannelHealth.OK, "")
-    log.info(
+    # One line per poll that found something; a quiet Page's polls (every few minutes, for
+    # good) are logged at DEBUG, and channel health still shows the last successful poll.
+    found = result.totals.new_items or result.totals.quarantined
+    log.log(
+        logging.INFO if found else logging.DEBUG,
         "polled %s: %d pages, %d new items, %d alerts%s",
         name,
         result.pages,

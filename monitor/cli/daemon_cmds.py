@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import shutil
+import socket
+import sys
 from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from config.loader import DEFAULT_YAML, ConfigError, load
+from config.settings import Settings
 from monitor import db
+from monitor import demo as demo_extras
 from monitor.cli.common import (
     CommandError,
     ConfigOption,
@@ -26,6 +31,8 @@ from monitor.runtime import Runtime, build_runtime
 from monitor.users import seed_demo_users
 
 EXAMPLE_YAML = Path(DEFAULT_YAML).with_name("example.yaml")
+VerboseOption = Annotated[bool, typer.Option(
+    "--verbose", "-v", help="Also log every web request and other libraries' INFO lines")]
 
 
 def poll_all(runtime: Runtime, *, only: str | None = None, force: bool = True) -> list[PollResult]:
@@ -95,16 +102,75 @@ def print_summary(summary: dict[str, Any]) -> None:
         )
 
 
-def _run_daemon(runtime: Runtime) -> None:
+def take_port(settings: Settings) -> socket.socket | None:
+    """The web UI's socket, taken before anything else: a busy port stops socmon at once."""
+    # Imported here, as in _run_daemon: the web app is for the daemon commands only.
+    from monitor.web.server import WebServerError, listen
+
+    if not settings.web.enabled:
+        return None
+    try:
+        return listen(settings.web.host, settings.web.port)
+    except WebServerError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _demo_once(settings: Settings, *, as_json: bool) -> None:
+    runtime = build_runtime(settings)
+    try:
+        summary = summarise(poll_all(runtime))
+    finally:
+        runtime.close()
+    summary["database"] = settings.sqlalchemy_url()
+    if as_json:
+        print_json(summary)
+        return
+    print_summary(summary)
+    console.print(
+        f"database: {settings.sqlalchemy_url()}\n"
+        "next: [bold]socmon queue list[/] to see the alerts"
+    )
+
+
+def _start(settings: Settings) -> tuple[Runtime, socket.socket | None]:
+    """Take the web UI's port first, then open the database: a busy port costs nothing."""
+    sock = take_port(settings)
+    try:
+        return build_runtime(settings), sock
+    except BaseException:
+        if sock is not None:
+            sock.close()
+        raise
+
+
+def _run_daemon(runtime: Runtime, sock: socket.socket | None,
+                on_ready: Callable[[], None] | None = None) -> None:
     # Imported here: the daemon brings the scheduler, the web app and every job, which
     # commands that only read the database (and `socmon --help`) do not need.
     from monitor.daemon import Daemon
     from monitor.web.server import WebServerError
 
     try:
-        Daemon(runtime).run_forever()
+        Daemon(runtime).run_forever(sock=sock, on_ready=on_ready)
     except WebServerError as exc:
-        raise CommandError(f"{exc} (is another socmon running? set web.port)") from None
+        raise CommandError(str(exc)) from None
+
+
+def print_logins(settings: Settings, accounts: Sequence[tuple[str, str, str]],
+                 logins_file: Path) -> None:
+    """The block a newcomer needs, printed in one write once the demo is ready: the last lines."""
+    if not settings.web.enabled:
+        lines = ["", f"socmon demo is ready (web.enabled is false: no web UI; the logins are "
+                     f"in {logins_file})"]
+    else:
+        lines = ["", f"socmon demo is ready: open {settings.web.public_url} and sign in "
+                     "(new passwords each start)"]
+        lines += [f"  {row}" for row in demo_extras.login_table(accounts)]
+        lines.append(f"The logins are also in {logins_file} (readable only by you).")
+    lines.append("The school's day arrives over the next minute; then the Page rests. "
+                 "Ctrl-C stops.")
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
 
 
 def register(app: typer.Typer) -> None:
@@ -116,54 +182,42 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--once", help="One cycle, print a summary, exit")
         ] = False,
         as_json: JsonOption = False,
+        verbose: VerboseOption = False,
     ) -> None:
         """The embedded default: a simulated school Page, SQLite, the moderator UI."""
-        settings = load_settings(None)
-        runtime = build_runtime(settings)
+        settings = load_settings(None, verbose=verbose)
+        if once:
+            _demo_once(settings, as_json=as_json)
+            return
+        settings = demo_extras.use_inbox(settings)
+        runtime, sock = _start(settings)
         try:
-            if once:
-                results = poll_all(runtime)
-                summary = summarise(results)
-                summary["database"] = settings.sqlalchemy_url()
-                if as_json:
-                    print_json(summary)
-                else:
-                    print_summary(summary)
-                    console.print(
-                        f"database: {settings.sqlalchemy_url()}\n"
-                        "next: [bold]socmon queue list[/] to see the alerts"
-                    )
-                return
             with transaction(runtime.factory) as session:
                 accounts = seed_demo_users(session)
-            console.print(
-                f"socmon demo: database {settings.sqlalchemy_url()}; polling the simulated "
-                f"channel every {int(settings.channels[0].interval.total_seconds())}s."
-            )
-            if settings.web.enabled:
-                console.print(
-                    f"moderator web UI: {settings.web.public_url}  (demo accounts, "
-                    "new passwords each start)"
-                )
-                for username, password, role in accounts:
-                    console.print(f"  {role:<18} {username:<16} {password}", highlight=False)
-            console.print("Ctrl-C stops.")
-            _run_daemon(runtime)
+            logins = demo_extras.write_logins(settings.data_dir, url=settings.web.public_url,
+                                              accounts=accounts)
+            console.print(f"socmon demo: starting a simulated school Page (data in "
+                          f"{settings.data_dir}) ...", highlight=False, soft_wrap=True)
+            _run_daemon(runtime, sock, lambda: print_logins(settings, accounts, logins))
         finally:
+            if sock is not None:
+                sock.close()
             runtime.close()
 
     @app.command()
-    def run(config: ConfigOption = None) -> None:
+    def run(config: ConfigOption = None, verbose: VerboseOption = False) -> None:
         """The daemon from a config file (--config or $SOCMON_CONFIG)."""
         if config is None:
             raise ConfigError(
                 "no config file: pass --config FILE or set SOCMON_CONFIG "
                 "(socmon init writes a starter one)"
             )
-        runtime = build_runtime(load_settings(config))
+        runtime, sock = _start(load_settings(config, verbose=verbose))
         try:
-            _run_daemon(runtime)
+            _run_daemon(runtime, sock)
         finally:
+            if sock is not None:
+                sock.close()
             runtime.close()
 
     @app.command()

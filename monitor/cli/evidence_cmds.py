@@ -17,6 +17,16 @@ from monitor.db import transaction
 
 app = typer.Typer(no_args_is_help=True)
 
+#: where packs go unless --out says otherwise, under the data directory
+EXPORTS = "exports"
+
+
+def default_target(data_dir: Path, alert_id: int) -> Path:
+    """exports/evidence-<id>.zip in the data directory (the folder made if missing, 0700)."""
+    folder = data_dir / EXPORTS
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder / f"evidence-{alert_id}.zip"
+
 
 @app.callback()
 def evidence() -> None:
@@ -28,7 +38,8 @@ def evidence() -> None:
 def export(
     alert_id: Annotated[int, typer.Argument(help="The alert to export", min=1)],
     out: Annotated[Path | None, typer.Option(
-        "--out", "-o", dir_okay=False, help="ZIP file (default: evidence-<ALERT_ID>.zip)")] = None,
+        "--out", "-o", dir_okay=False,
+        help="ZIP file (default: exports/evidence-<ALERT_ID>.zip in the data directory)")] = None,
     actor: Annotated[str | None, typer.Option(help="who exports (default: your login)")] = None,
     config: ConfigOption = None,
 ) -> None:
@@ -36,12 +47,17 @@ def export(
     # Imported here: the PDF library takes a while to load and only this command needs it.
     from monitor.evidence_pack import build_pack
 
-    target = out or Path(f"evidence-{alert_id}.zip")
-    if not target.parent.is_dir():
-        raise CommandError(f"folder {target.parent} does not exist")
+    if out is not None and not out.parent.is_dir():
+        raise CommandError(f"folder {out.parent} does not exist")
     who = f"cli:{actor or getpass.getuser()}"
+    runtime = open_runtime(config, quiet=True)
+    try:
+        target = out or default_target(runtime.settings.data_dir, alert_id)
+    except OSError as exc:
+        runtime.close()
+        raise CommandError(f"cannot create {runtime.settings.data_dir / EXPORTS}: "
+                           f"{exc.strerror or exc}") from None
     partial = target.with_name(f".{target.name}.{os.getpid()}.part")
-    runtime = open_runtime(config)
     try:
         # Written before the commit and renamed after it: the audit trail never names a pack
         # that failed to reach the disk, and no half-written ZIP is left under the real name.

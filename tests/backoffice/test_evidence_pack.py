@@ -262,7 +262,9 @@ def test_cli_export_writes_the_zip(runtime: Runtime, settings: Settings, tmp_pat
     result = runner.invoke(evidence_app, ["export", str(alert_id), "--config", str(config),
                                           "--actor", "alice"])
     assert result.exit_code == 0, result.output
-    target = tmp_path / f"evidence-{alert_id}.zip"
+    # Into the data directory's exports folder, not the current directory.
+    target = settings.data_dir / "exports" / f"evidence-{alert_id}.zip"
+    assert not list(tmp_path.glob("*.zip"))
     files = _open(target.read_bytes())
     assert "manifest.json" in files
     assert hashlib.sha256(files["manifest.json"]).hexdigest() in result.output

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -15,7 +17,7 @@ from monitor import users
 from monitor.cli.users_cmds import app as users_app
 from monitor.db import transaction
 from monitor.runtime import Runtime
-from monitor.web.server import WebServerError, serve
+from monitor.web.server import PortInUse, WebServerError, listen, serve
 
 
 @pytest.fixture
@@ -108,3 +110,38 @@ def test_serve_reports_a_busy_port(runtime: Runtime) -> None:
         port = busy.getsockname()[1]
         with pytest.raises(WebServerError):
             serve(runtime, stop=threading.Event(), host="127.0.0.1", port=port)
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_access_log_only_when_verbose(runtime: Runtime, verbose: bool,
+                                      caplog: pytest.LogCaptureFixture) -> None:
+    runtime.settings.log_verbose = verbose
+    stop, started = threading.Event(), threading.Event()
+    sock = listen("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    thread = threading.Thread(target=serve, args=(runtime,), kwargs={
+        "stop": stop, "host": "127.0.0.1", "port": port, "sock": sock, "started": started})
+    caplog.set_level(logging.INFO, logger="uvicorn.access")
+    thread.start()
+    try:
+        assert started.wait(60)
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz?q=secret", timeout=30).text == "ok"
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    access = [r.getMessage() for r in caplog.records if r.name == "uvicorn.access"]
+    if verbose:
+        assert len(access) == 1
+        assert "/healthz" in access[0]
+        assert "secret" not in access[0]  # the query string is never logged
+    else:
+        assert access == []
+
+
+def test_listen_names_the_setting_for_a_busy_port() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        with pytest.raises(PortInUse, match="SOCMON_WEB__PORT"):
+            listen("127.0.0.1", port)
