@@ -178,6 +178,8 @@ class Notifier:
     def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> None:
         self.settings = settings
         self.clock = clock
+        #: role sets already warned about having nobody to notify (once each per process)
+        self.unaddressed: set[tuple[str, ...]] = set()
 
     # -- step 1: in one transaction, fold the group into this entry or hold it ------------
     def _gather(self, session: Session, entry_id: int, now: datetime) -> _Plan | None:
@@ -305,9 +307,13 @@ class Notifier:
             return
         urls = [u.get_secret_value() for u in self.settings.notifications.apprise_urls]
         if not plan.recipients and not urls:
-            log.warning("critical alert notification %s has nobody to go to: set "
-                        "notifications.email or give users of roles %s an e-mail address",
-                        plan.entry_id, ",".join(r.value for r in plan.payload.roles))
+            roles = tuple(r.value for r in plan.payload.roles)
+            # Once per role set and process: a wave of alerts must not bury every other line.
+            level = logging.DEBUG if roles in self.unaddressed else logging.WARNING
+            self.unaddressed.add(roles)
+            log.log(level, "critical alert notification %s has nobody to go to: set "
+                    "notifications.email or give users of roles %s an e-mail address "
+                    "(said once; later ones at DEBUG)", plan.entry_id, ",".join(roles))
             return
         transient: list[str] = []
         permanent: list[str] = []

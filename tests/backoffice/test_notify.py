@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from config.settings import Role
@@ -180,8 +182,15 @@ def test_malformed_payload_is_dead_with_a_reason(runtime: Runtime,
     assert smtp_server.received == []
 
 
-def test_nobody_to_notify_is_done_quietly(runtime: Runtime, smtp_server: SmtpServer) -> None:
-    seed_alerts(runtime, 1, roles=(Role.ADMIN,))
+def test_nobody_to_notify_is_done_quietly(runtime: Runtime, smtp_server: SmtpServer,
+                                          caplog: pytest.LogCaptureFixture) -> None:
+    # two groups (queue, label), so two messages that each have nobody to go to
+    seed_alerts(runtime, 1, roles=(Role.ADMIN,), queue="urgent", label="threat")
+    seed_alerts(runtime, 1, roles=(Role.ADMIN,), queue="general", label="abuse")
     settings = notify_settings(runtime.settings, smtp_port=smtp_server.port)
-    assert _work(runtime, make_handler(settings)).done == 1
+    with caplog.at_level(logging.DEBUG, logger="monitor.notify"):
+        assert _work(runtime, make_handler(settings)).done >= 1
     assert smtp_server.received == []
+    said = [r for r in caplog.records if "nobody to go to" in r.getMessage()]
+    assert len(said) == 2
+    assert [r.levelno for r in said] == [logging.WARNING, logging.DEBUG]  # said once
