@@ -79,7 +79,7 @@ class Daemon:
                 self.runtime.factory,
                 name=name,
                 connector=self.runtime.connectors[name],
-                classifier=self.runtime.classifier,
+                classifier=self.runtime.current_classifier(),
                 routing=self.runtime.settings.routing,
                 owner=self.runtime.owner,
                 interval=channel.interval,

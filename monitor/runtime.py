@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from classifiers import registry as classifier_registry
@@ -21,7 +21,7 @@ from connectors import registry as connector_registry
 from connectors.base import Connector
 from monitor import db, model_registry
 from monitor.leases import owner_id
-from monitor.models import ProtectedName
+from monitor.models import AuditEvent, ProtectedName
 from monitor.poller import sync_channels
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,22 @@ def build_connectors(settings: Settings, env: Mapping[str, str]) -> dict[str, Co
     return built
 
 
+#: the audit action every change of the names register records (`socmon names import`)
+NAMES_CHANGED = "names.import"
+
+
+def names_version(session: Session) -> int:
+    """Which state of the register this is: the audit sequence of its latest change (0: none).
+
+    Every change goes through `socmon names import`, which records `NAMES_CHANGED` in the
+    same transaction, so a new version is visible exactly when the new names are.
+    """
+    latest = session.execute(
+        select(func.max(AuditEvent.seq)).where(AuditEvent.action == NAMES_CHANGED)
+    ).scalar_one()
+    return int(latest or 0)
+
+
 def load_names(session: Session) -> list[Name]:
     """The register of protected names, as the classifier takes it."""
     rows = session.execute(select(ProtectedName)).scalars()
@@ -72,6 +88,7 @@ class Runtime:
     connectors: dict[str, Connector]
     owner: str = field(default_factory=owner_id)
     _classifier: Classifier | None = None
+    _names_version: int = -1
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -87,8 +104,22 @@ class Runtime:
         with self._lock:
             self._classifier = self._build_classifier()
 
+    def current_classifier(self) -> Classifier:
+        """The classifier, rebuilt first if the names register changed since it was built.
+
+        Polls ask for it before each pass (one indexed query), so a pupil added with
+        `socmon names import` while the daemon runs is protected from the next poll on.
+        """
+        with self.factory() as session:
+            version = names_version(session)
+        if version != self._names_version and self._classifier is not None:
+            log.info("the names register changed; reloading the classifier")
+            self.reload_classifier()
+        return self.classifier
+
     def _build_classifier(self) -> Classifier:
         with self.factory() as session:
+            self._names_version = names_version(session)
             names = load_names(session)
             try:
                 model_dir = model_registry.active_model_path(session, self.settings.data_dir)

@@ -14,6 +14,7 @@ from monitor import audit
 from monitor.cli.common import ConfigOption, JsonOption, console, open_runtime, print_json
 from monitor.db import transaction
 from monitor.models import ProtectedName
+from monitor.runtime import NAMES_CHANGED
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -28,7 +29,7 @@ def import_names(
     replace: Annotated[bool, typer.Option("--replace", help="Drop names not in this file")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Load a roster into the register; the classifier uses it from the next batch."""
+    """Load a roster into the register; a running daemon uses it from its next poll."""
     try:
         names = parse_roster(roster)
     except RosterError as exc:
@@ -64,7 +65,7 @@ def import_names(
             audit.record(
                 session,
                 actor="cli",
-                action="names.import",
+                action=NAMES_CHANGED,
                 target_type="register",
                 target_id="protected_names",
                 details={"rows": len(names), "added": added, "total": total, "replace": replace},
