@@ -252,9 +252,9 @@ class PolicyClassifier:
         x = self.model.features(joined)
         p = self.model.predict_features(x)
         q = np.full(p.shape, np.nan)  # the encoder's own probabilities where it was asked
-        if self.encoder is not None:
-            p, q = self._second_opinion(texts, p, lex)
         cuts = self.thresholds()
+        if self.encoder is not None:
+            p, q = self._second_opinion(texts, p, lex, cuts)
         hot = self._model_may_label(p, cuts)
         table = _score_table(p)
         version = self.version
@@ -278,7 +278,7 @@ class PolicyClassifier:
         return p, _ruled(p.shape, lex)
 
     def _second_opinion(self, texts: Sequence[str], p: npt.NDArray[np.float64],
-                        lex: Mapping[int, LexicalHits]
+                        lex: Mapping[int, LexicalHits], deciding: Mapping[str, float]
                         ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """The deciding scores, with the encoder's opinion where the fast model is unsure, and
         the encoder's probabilities (NaN where it was not asked).
@@ -301,7 +301,6 @@ class PolicyClassifier:
         ruled = _ruled(p.shape, lex)
         fast_cuts = np.array([effective_threshold(self.model.thresholds.get(h, 0.5),
                                                   self.sensitivity) for h in MODEL_LABELS])
-        deciding = self.thresholds()
         cuts = np.array([deciding[h] for h in MODEL_LABELS])
         own = (p >= fast_cuts) & ~ruled
         own[:, MODEL_LABELS.index(OFFENSIVE)] = False
