@@ -254,6 +254,9 @@ THREAT_PATTERNS: tuple[str, ...] = (
     r"\b(?:someone|somebody|you|he|she|they)(?:'s| is|'ll| will| are|'re)? (?:going to|gonna) "
     r"get (?:glassed|stabbed|shot|jumped|battered|knifed|smashed)\b",
     r"\b(?:easy|easier) to find out (?:where|which)\b",
+    r"\b(?:paying|pay|paid) (?:you|u|him|her|them|your|ur) (?:\w+ )?a (?:little )?visit "
+    r"(?:\w+ ){0,3}with (?:a |my |the )?(?:baseball )?"
+    r"(?:bat|knife|blade|machete|hammer|crowbar|gun|weapon)s?\b",
 )
 
 #: "kill yourself" and friends: abuse and a threat to wellbeing (also used as a taunt)
@@ -506,6 +509,14 @@ IDIOM_PATTERNS: tuple[str, ...] = (
     r"\bkill(?:ed|ing)? it\b", r"\bi'?m (?:literally )?dying\b", r"\bdying (?:of|with) "
     r"laughter\b", r"\bmurder(?:ed)? (?:of|on) (?:a|the)\b", r"\bsmash(?:ed|ing)? it\b",
     r"\bslay(?:ed|ing)?\b", r"\bdead (?:funny|good|proud|chuffed|excited|tired)\b",
+    # a contest or a test as the object: "going to smash the exams", "destroy the dance comp"
+    r"\b(?:kill|murder|smash|destroy|batter|beat|end|bury|break) (?:the|that|this|your|ur|"
+    r"their|them in the|you in the|u in the) (?:\w+ )?(?:exams?|tests?|mocks?|gcses?|sats|"
+    r"a levels?|competition|comp|match|game|final|race|show|performance|dance|concert|"
+    r"audition|quiz|league|tournament|record|interview|presentation|assessment)\b",
+    # sports kit: "bring a bat for the rounders match"
+    r"\bbats? (?:for|to) (?:the )?(?:rounders|cricket|table tennis)\b",
+    r"\b(?:rounders|cricket|table tennis|ping pong) bats?\b",
 )
 
 #: words that name a characteristic protected by the Equality Act 2010, or a group defined by

@@ -32,6 +32,10 @@ def test_normalise_undoes_obfuscation(raw: str, word: str) -> None:
     ("how old are you? dm me", "safeguarding"),
     ("Click the link in bio to earn £500 a day", "spam"), ("send nudes", "sexual"),
     ("f u c k you", "abuse"),
+    # the idiom of a contest or sports kit does not cover a threat to a person or a place
+    ("im going to smash the window of your car tonight", "threat"),
+    ("I'm going to destroy the school", "threat"),
+    ("I'll be paying him a visit with a baseball bat", "threat"),
 ])
 def test_obfuscated_and_plain_hits(text: str, label: str) -> None:
     assert label in labels(text)
@@ -45,6 +49,9 @@ def test_obfuscated_and_plain_hits(text: str, label: str) -> None:
     "The parking at drop-off is a nightmare, please sort it out",
     "Really disappointed the trip was cancelled, communication has been poor",
     "Damn, missed the bus", "Bloody freezing on the touchline",
+    "ur going to smash the exams, believe in yourselves 💪",
+    "the year 11s are gonna absolutely destroy the dance competition 🔥",
+    "Remember to bring a bat for the rounders match, we're short of equipment",
 ])
 def test_idioms_places_and_fair_complaints_are_not_flagged(text: str) -> None:
     assert labels(text) == set()
