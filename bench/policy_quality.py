@@ -2,7 +2,7 @@
 
 Prints figures only, never rows: the blind set's errors stay unread until the round ends.
 
-    .venv/bin/python -m bench.policy_quality [--set bench/data/taxonomy_blind6.jsonl]
+    .venv/bin/python -m bench.policy_quality [--set bench/data/taxonomy_blind7.jsonl]
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from classifiers.base import Classifier, Label, Severity
 from classifiers.policy import PolicyClassifier
 
 ROOT = Path(__file__).resolve().parents[1]
-BLIND = ROOT / "bench" / "data" / "taxonomy_blind6.jsonl"
+BLIND = ROOT / "bench" / "data" / "taxonomy_blind7.jsonl"
 HATECHECK = ROOT.parent / "shared" / "datasets" / "hatecheck" / "test_suite_cases.csv"
 
 

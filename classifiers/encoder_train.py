@@ -48,7 +48,7 @@ EVERYDAY_CORPUS = DATA_DIR / "everyday_corpus.jsonl"
 WRITTEN_CORPUS = DATA_DIR / "written_corpus.jsonl"
 #: the written corpus's training sets, whose clean rows are look-alikes of their positives
 #: (the spent blind sets' clean rows are everyday comments, like a real stream's)
-HARD_NEGATIVE_SOURCES = frozenset({"train5", "train6", "train7"})
+HARD_NEGATIVE_SOURCES = frozenset({"train5", "train6", "train7", "train8"})
 SEED = 20261207
 
 
