@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,9 +32,8 @@ QUEUE = LABEL = "removals"
 JOB_ID = "removal-deadlines"
 
 
-@dataclass(frozen=True, slots=True)
-class Sweep:
-    """What one run did."""
+class Sweep(NamedTuple):
+    """What one run did: requests reminded, requests escalated."""
 
     reminded: int
     escalated: int
