@@ -229,7 +229,7 @@ class Notifier:
                                 f"first: {exc.errors()[0]['loc']} {exc.errors()[0]['msg']}"
                                 ) from None
         if not payload.all_alert_ids() and not payload.removal_ids:
-            raise outbox.GiveUp("notify payload names no alert or removal request")
+            raise outbox.GiveUp("notify payload names no alert")
         if not payload.started():
             self._fold_siblings(session, row, payload, now)
             held = self._hold_if_rate_limited(session, row, payload, now)
