@@ -4,17 +4,21 @@ escalated when overdue, through the notifier and a real SMTP server (the clock p
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 
 import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
 from config.settings import Role
 from monitor import audit, outbox, removals
+from monitor.daemon import Daemon
 from monitor.db import transaction
 from monitor.ingest import NOTIFY_KIND
 from monitor.models import AuditEvent, RemovalContact, RemovalRequest, RemovalStatus, utcnow
 from monitor.notify import make_handler
+from monitor.removals import deadlines as removal_deadlines
 from monitor.removals import policy
 from monitor.removals.deadlines import sweep
 from monitor.runtime import Runtime
@@ -171,3 +175,21 @@ def test_a_bad_address_is_refused(runtime: Runtime, url: str) -> None:
                      requester=ASKER, url=url)
     with runtime.factory() as session:
         assert session.execute(select(RemovalRequest)).first() is None
+
+
+def test_the_daemon_runs_the_sweep_every_minute(runtime: Runtime) -> None:
+    daemon = Daemon(runtime)
+    assert removal_deadlines.register in daemon.extra_jobs
+    scheduler = BackgroundScheduler(timezone="UTC")
+    stop = threading.Event()
+    removal_deadlines.register(scheduler, runtime, stop)
+    job = scheduler.get_job(removal_deadlines.JOB_ID)
+    assert job is not None
+    assert job.trigger.interval == timedelta(minutes=1)
+    _add(runtime, now=utcnow() - timedelta(days=2))  # long overdue
+    stop.set()
+    job.func()  # asked to stop: does nothing
+    assert entries(runtime, NOTIFY_KIND) == []
+    stop.clear()
+    job.func()
+    assert [e.payload["reason"] for e in entries(runtime, NOTIFY_KIND)] == ["removal_overdue"]
