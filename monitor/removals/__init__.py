@@ -149,6 +149,11 @@ def watched_item(session: Session, *, url: str | None = None, item_id: int | Non
     return matches[0] if matches else None
 
 
+def alert_of(session: Session, item_id: int) -> int | None:
+    """The id of the alert about a stored item, if one was opened."""
+    return session.execute(select(Alert.id).where(Alert.item_id == item_id)).scalar_one_or_none()
+
+
 def add(session: Session, *, config: Removals, actor: str, requester: Requester,
         url: str | None = None, item_id: int | None = None, alert_id: int | None = None,
         action: Action = Action.DELETE, now: datetime | None = None) -> RemovalRequest:

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from monitor.alerts import policy as alert_policy
 from monitor.models import (
     Alert,
     Channel,
@@ -16,7 +17,7 @@ from monitor.models import (
     RemovalContact,
     RemovalRequest,
 )
-from monitor.people.roles import Role
+from monitor.people.roles import Permission, Role, may
 from monitor.removals import policy
 
 StatusFilter = Literal["open", "done", "all"]
@@ -69,9 +70,12 @@ class RemovalView:
         return out
 
 
-def sees_requester(role: Role | None) -> bool:
-    """Whether `role` reads who asked, what and why (None: the operator at the CLI)."""
-    return role is None or role in policy.WORKERS
+def sees_requester(role: Role | None, *, safeguarding: bool = False) -> bool:
+    """Whether `role` reads who asked, what and why (None: the operator at the CLI); about a
+    safeguarding item, only those who see the safeguarding lane do."""
+    if role is None:
+        return True
+    return role in policy.WORKERS and (not safeguarding or may(role, Permission.SAFEGUARDING))
 
 
 def list_requests(session: Session, *, status: StatusFilter = "open", now: datetime,
@@ -95,9 +99,10 @@ def list_requests(session: Session, *, status: StatusFilter = "open", now: datet
                                  .order_by(RemovalContact.at, RemovalContact.id)).scalars():
             contacts.setdefault(c.request_id, []).append(
                 ContactView(at=c.at, actor=c.actor, method=c.method, note=c.note))
-    shown = sees_requester(role)
     out: list[RemovalView] = []
     for request, alert, channel in rows:
+        lane = alert is not None and alert_policy.is_safeguarding(alert)
+        shown = sees_requester(role, safeguarding=lane)
         out.append(RemovalView(
             id=request.id, target=str(request.target), status=str(request.status),
             created_at=request.created_at, due_at=request.due_at,
@@ -116,7 +121,7 @@ def list_requests(session: Session, *, status: StatusFilter = "open", now: datet
             requester_role=request.requester_role if shown else None,
             what=request.what if shown else None,
             reason=request.reason if shown else None,
-            contacts=tuple(contacts.get(request.id, ())),
+            contacts=tuple(contacts.get(request.id, ())) if shown else (),
         ))
     return out
 

@@ -12,7 +12,7 @@ from connectors.base import Action
 from monitor import alerts, removals
 from monitor.models import utcnow
 from monitor.removals import queries
-from monitor.web.actions import BadInput
+from monitor.web.actions import BadInput, check_lane
 from monitor.web.deps import MAX_ID, ActorUser, StaffUser, State, Text
 from monitor.web.views import flash, render
 
@@ -31,7 +31,6 @@ def removals_page(request: Request, state: State, user: StaffUser,
         counts = queries.counts(session)
     return render(request, state, user, "removals.html",
                   {"rows": rows, "status": status, "counts": counts,
-                   "sees_requester": queries.sees_requester(user.role),
                    "deadline": state.runtime.settings.removals.deadline,
                    "methods": list(removals.ContactMethod)}, nav="removals")
 
@@ -56,6 +55,11 @@ def removals_add(
         raise BadInput("url: give the page's address (or a watched item's id)")
     try:
         with state.write() as session:
+            item = removals.watched_item(session, url=url.strip() or None, item_id=item_id)
+            existing = removals.alert_of(session, item.id) if item is not None else None
+            if existing is not None:
+                # The lane's rule for alert actions: only the DSL acts on safeguarding items.
+                check_lane(session, alert_id=existing, viewer=user)
             created = removals.add(
                 session, config=state.runtime.settings.removals, actor=f"web:{user.username}",
                 requester=removals.Requester(requester, requester_role, what, reason),

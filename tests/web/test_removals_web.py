@@ -93,6 +93,25 @@ def test_a_watched_item_is_taken_down_from_the_form(
     assert "Takedown (hide): pending" in page
 
 
+def test_only_the_dsl_asks_for_a_safeguarding_item_to_go(
+        runtime: Runtime, seeded: Seeded, client_for: Callable[[str], TestClient]) -> None:
+    with runtime.factory() as session:
+        item_id = session.execute(select(Alert.item_id).where(Alert.id == seeded.safeguarding)
+                                  ).scalar_one()
+    form = {**FORM, "url": "", "item_id": str(item_id)}
+    assert client_for("moderator").post("/removals", data=form).status_code == 403
+    with runtime.factory() as session:
+        assert session.execute(select(RemovalRequest)).first() is None
+    dsl = client_for("safeguarding_lead")
+    assert dsl.post("/removals", data=form, follow_redirects=False).status_code == 303
+    assert _only(runtime).alert_id == seeded.safeguarding
+    assert "Requesterson" in dsl.get("/removals").text
+    # The request is about a safeguarding item: moderators see that it exists, not its words.
+    listed = client_for("moderator").get("/removals").text
+    assert "Requesterson" not in listed
+    assert "class photo" not in listed
+
+
 def test_bad_input_is_a_clear_422(runtime: Runtime,
                                   client_for: Callable[[str], TestClient]) -> None:
     mod = client_for("moderator")
