@@ -155,6 +155,8 @@ class ProtectedName:
     last_name: str
     role: str = "pupil"
     aliases: tuple[str, ...] = ()
+    #: the family withdrew photo consent (True), gave it (False), or the roster did not say
+    photo_consent_withdrawn: bool | None = None
 
 
 @runtime_checkable

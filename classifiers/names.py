@@ -19,7 +19,9 @@ from rapidfuzz.distance import Levenshtein
 from classifiers.base import ProtectedName
 from classifiers.normalise import fold_case
 
-ROSTER_COLUMNS = ("first_name", "last_name", "role", "aliases")
+ROSTER_COLUMNS = ("first_name", "last_name", "role", "aliases", "photo_consent")
+#: the values of the optional `photo_consent` column (blank: not stated, left as it was)
+CONSENT_VALUES = {"given": False, "withdrawn": True}
 _REQUIRED = ("first_name", "last_name")
 _NAME_CHARS = re.compile(r"^[^\W\d_]+(?:[ '’\-.][^\W\d_]+)*\.?$")
 
@@ -29,7 +31,8 @@ class RosterError(ValueError):
 
 
 def parse_roster(source: str | Path) -> list[ProtectedName]:
-    """Parse a roster CSV (`first_name,last_name,role,aliases`; aliases separated by `;`)."""
+    """Parse a roster CSV (`first_name,last_name,role,aliases,photo_consent`; aliases separated
+    by `;`, photo_consent `given` or `withdrawn`)."""
     if isinstance(source, Path):
         try:
             text = source.read_text(encoding="utf-8-sig")
@@ -72,9 +75,14 @@ def parse_roster(source: str | Path) -> list[ProtectedName]:
                 if not _NAME_CHARS.match(values[col]):
                     raise RosterError(f"row {row_no}, column {col}: not a name")
             aliases = tuple(a.strip() for a in values.get("aliases", "").split(";") if a.strip())
+            consent = values.get("photo_consent", "").lower()
+            if consent and consent not in CONSENT_VALUES:
+                raise RosterError(f"row {row_no}, column photo_consent: expected "
+                                  + " or ".join(CONSENT_VALUES) + " (or blank)")
             out.append(ProtectedName(first_name=values["first_name"],
                                      last_name=values["last_name"],
-                                     role=values.get("role") or "pupil", aliases=aliases))
+                                     role=values.get("role") or "pupil", aliases=aliases,
+                                     photo_consent_withdrawn=CONSENT_VALUES.get(consent)))
     except csv.Error as exc:
         raise RosterError(f"row {reader.line_num}: {exc}") from None
     return out

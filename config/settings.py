@@ -213,6 +213,22 @@ class Digest(Strict):
         return value
 
 
+class Removals(Strict):
+    """Removal requests: how long a takedown may take, and when to remind people of it."""
+
+    #: the time from a request to the item being gone (the policy's "within 24 hours")
+    deadline: Duration = timedelta(hours=24)
+    #: the share of that time gone when a reminder goes out (0.5: half-way)
+    remind_at: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
+
+    @field_validator("deadline")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be a positive duration, e.g. 24h")
+        return value
+
+
 def default_data_dir() -> Path:
     """Where the embedded default keeps its SQLite file and demo state."""
     return Path.home() / ".local" / "share" / "socmon"
@@ -291,3 +307,6 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'socmon.sqlite3'}"
+
+    #: removal requests (a parent, a member of staff or a pupil asks for a takedown)
+    removals: Removals = Field(default_factory=Removals)

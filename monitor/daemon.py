@@ -20,6 +20,7 @@ from monitor.digest.deliver import DigestSender
 from monitor.ingest import NOTIFY_KIND
 from monitor.models import utcnow
 from monitor.poller import PollResult, poll_channel, reclaim_dead_leases
+from monitor.removals import deadlines as removal_deadlines
 from monitor.runtime import Runtime
 from monitor.takedown import TakedownHandlers, requeue_unverified
 from monitor.web import maintenance
@@ -62,6 +63,7 @@ class Daemon:
         )
         self.extra_jobs = [
             deadlines.register,
+            removal_deadlines.register,
             maintenance.register,
             retrain.register,
             *(extra_jobs or []),

@@ -17,7 +17,7 @@ from classifiers.base import Classifier, Verdict, make_verdict
 from config.settings import Routing
 from connectors.base import Item as FetchedItem
 from connectors.base import Unreadable
-from monitor import audit, evidence, outbox
+from monitor import audit, consent, evidence, outbox
 from monitor.models import (
     SEVERITY_RANK,
     Alert,
@@ -185,7 +185,8 @@ def ingest_page(
     firsts = {item.external_id: item for item in reversed(items)}
     fresh = [firsts[external_id] for external_id in new_ids]
     classified = classify_safely(classifier, [item.text[:MAX_TEXT] for item in fresh])
-    verdicts = classified.verdicts
+    # The organisation's own posts naming a child whose photo consent is withdrawn.
+    verdicts = consent.flag_own_posts(session, fresh, classified.verdicts)
     for i, reason in classified.failed.items():
         quarantine(session, channel_id=channel.id, item=fresh[i],
                    stage=QuarantineStage.CLASSIFY, reason=reason, now=now,

@@ -346,6 +346,8 @@ class ProtectedName(Base):
     role: Mapped[str] = mapped_column(String(32), default="pupil")
     aliases: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: the family withdrew photo consent: the organisation's own posts must not name them
+    photo_consent_withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class OutboxEntry(Base):
@@ -408,6 +410,65 @@ class Setting(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RemovalStatus(StrEnum):
+    """Where a removal request is: still to be taken down, or gone (verified or confirmed)."""
+
+    OPEN = "open"
+    DONE = "done"
+
+
+class RemovalTarget(StrEnum):
+    """What a removal request points at: an item on a watched channel, or a page elsewhere."""
+
+    CHANNEL = "channel"
+    OUTSIDE = "outside"
+
+
+class RemovalRequest(Base):
+    """Someone asked for something to be taken down, by a deadline (issue 17)."""
+
+    __tablename__ = "removal_requests"
+    __table_args__ = (Index("ix_removal_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    target: Mapped[RemovalTarget] = mapped_column(String(16))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
+    #: the alert whose takedown performs a request on a watched channel
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), index=True)
+    url: Mapped[str | None] = mapped_column(Text)
+    #: the site to approach, for a request elsewhere (the URL's host)
+    host: Mapped[str | None] = mapped_column(String(255))
+    #: who asked: free text, shown only to roles that work removal requests
+    requester_name: Mapped[str] = mapped_column(String(255))
+    requester_role: Mapped[str] = mapped_column(String(64))
+    what: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    action: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[RemovalStatus] = mapped_column(String(16), default=RemovalStatus.OPEN)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime]
+    reminded_at: Mapped[datetime | None]
+    overdue_escalated_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    #: "verified" (the platform re-check) or "confirmed" (a moderator checked the page)
+    resolution: Mapped[str | None] = mapped_column(String(16))
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class RemovalContact(Base):
+    """One approach to a host about a removal request (an e-mail sent, a call, a form)."""
+
+    __tablename__ = "removal_contacts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("removal_requests.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text)
 
 
 #: Alert.severity_rank by severity name (the classifier contract's `Severity.rank`)

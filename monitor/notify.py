@@ -31,8 +31,9 @@ from monitor import audit, mail, outbox
 from monitor.alerts import policy
 from monitor.db import transaction
 from monitor.ingest import NOTIFY_KIND
-from monitor.models import Alert, OutboxEntry, OutboxStatus, Setting, User, utcnow
+from monitor.models import Alert, OutboxEntry, OutboxStatus, RemovalRequest, Setting, User, utcnow
 from monitor.people.roles import Role
+from monitor.removals import policy as removal_policy
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,10 @@ class NotifyPayload(BaseModel):
     roles: list[Role] = Field(default_factory=list)
     queue: str = Field(default="", max_length=64)
     label: str = Field(default="", max_length=64)
-    reason: Literal["critical", "overdue", "escalated"] = "critical"
+    reason: Literal["critical", "overdue", "escalated", "removal_reminder",
+                    "removal_overdue"] = "critical"
+    #: removal requests this entry speaks for (the removal reasons), instead of alerts
+    removal_ids: list[int] = Field(default_factory=list)
     #: delivery progress, so a retry after a partial failure repeats nothing
     email_sent_at: str | None = None
     chat_sent: list[str] = Field(default_factory=list)
@@ -80,6 +84,7 @@ class Message:
     subject: str
     text: str
     alert_ids: tuple[int, ...]
+    removal_ids: tuple[int, ...] = ()
 
 
 @dataclass
@@ -157,6 +162,35 @@ def compose(payload: NotifyPayload, alerts: Sequence[Alert], *, public_url: str,
                    alert_ids=tuple(a.id for a in ordered))
 
 
+def compose_removals(payload: NotifyPayload, requests: Sequence[RemovalRequest], *,
+                     public_url: str, now: datetime) -> Message:
+    """The subject and text for open removal `requests` (never who asked, what or why)."""
+    base = public_url.rstrip("/")
+    ordered = sorted(requests, key=lambda r: (r.due_at, r.id))
+    n, first = len(ordered), ordered[0]
+    if payload.reason == "removal_overdue":
+        subject = (f"[socmon] Overdue: removal request #{first.id} missed its deadline"
+                   if n == 1 else f"[socmon] {n} removal requests overdue")
+        intro = ("A removal request has passed its deadline and the item is not confirmed gone."
+                 if n == 1 else f"{n} removal requests have passed their deadline.")
+        deadline = f"Was due: {_when(first.due_at, now)}"
+    else:
+        subject = (f"[socmon] Reminder: removal request #{first.id} is due "
+                   f"{_relative(first.due_at - now)}"
+                   if n == 1 else f"[socmon] Reminder: {n} removal requests are due soon")
+        intro = ("A removal request is half-way to its deadline and still open."
+                 if n == 1 else f"{n} removal requests are half-way to their deadline.")
+        deadline = f"Deadline: {_when(first.due_at, now)}"
+    lines = [intro, "", deadline, ""]
+    lines += [f"{base}/removals#removal-{r.id}" for r in ordered[:MAX_LINKS]]
+    if n > MAX_LINKS:
+        lines.append(f"... and {n - MAX_LINKS} more: {base}/removals")
+    lines += ["", "Who asked and what for are not included in this message. "
+              "Sign in to socmon to read them and act."]
+    return Message(subject=subject, text="\n".join(lines), alert_ids=(),
+                   removal_ids=tuple(r.id for r in ordered))
+
+
 def recipients_for(session: Session, settings: Settings, roles: Sequence[Role]) -> list[str]:
     """Configured addresses of each role plus enabled users of that role with an e-mail."""
     found: dict[str, str] = {}
@@ -194,13 +228,15 @@ class Notifier:
             raise outbox.GiveUp(f"malformed notify payload: {exc.error_count()} error(s), "
                                 f"first: {exc.errors()[0]['loc']} {exc.errors()[0]['msg']}"
                                 ) from None
-        if not payload.all_alert_ids():
+        if not payload.all_alert_ids() and not payload.removal_ids:
             raise outbox.GiveUp("notify payload names no alert")
         if not payload.started():
             self._fold_siblings(session, row, payload, now)
             held = self._hold_if_rate_limited(session, row, payload, now)
             if held:
                 return None
+        if payload.removal_ids:
+            return self._removal_plan(session, row.id, payload, now)
         alerts = session.execute(
             select(Alert).where(Alert.id.in_(sorted(payload.all_alert_ids())))
         ).scalars().all()
@@ -215,6 +251,22 @@ class Notifier:
         plan.recipients = recipients_for(session, self.settings, payload.roles)
         return plan
 
+    def _removal_plan(self, session: Session, entry_id: int, payload: NotifyPayload,
+                      now: datetime) -> _Plan:
+        requests = session.execute(
+            select(RemovalRequest).where(RemovalRequest.id.in_(sorted(payload.removal_ids)))
+        ).scalars().all()
+        still_open = [r for r in requests if removal_policy.is_open(r.status)]
+        plan = _Plan(entry_id=entry_id, payload=payload)
+        if not still_open:
+            log.info("notification %s dropped: its removal request(s) were met already",
+                     entry_id)
+            return plan
+        plan.message = compose_removals(payload, still_open,
+                                        public_url=self.settings.web.public_url, now=now)
+        plan.recipients = recipients_for(session, self.settings, payload.roles)
+        return plan
+
     def _fold_siblings(self, session: Session, row: OutboxEntry, payload: NotifyPayload,
                        now: datetime) -> None:
         siblings = session.execute(
@@ -226,6 +278,7 @@ class Notifier:
         ).scalars().all()
         group = payload.group()
         ids = payload.all_alert_ids()
+        removal_ids = set(payload.removal_ids)
         folded = 0
         for other in siblings:
             leased_elsewhere = (other.locked_until is not None and other.locked_until > now
@@ -239,6 +292,7 @@ class Notifier:
             if theirs.group() != group or theirs.started():
                 continue
             ids |= theirs.all_alert_ids()
+            removal_ids |= set(theirs.removal_ids)
             other.status = OutboxStatus.DONE
             other.done_at = now
             other.last_error = None
@@ -246,6 +300,7 @@ class Notifier:
             folded += 1
         if folded:
             payload.alert_ids = sorted(ids)
+            payload.removal_ids = sorted(removal_ids)
             row.payload = payload.model_dump(mode="json")
             log.info("notification %s coalesced %d pending entries (%d alerts)", row.id,
                      folded, len(ids))
@@ -290,6 +345,8 @@ class Notifier:
             audit.record(session, actor="system", action=f"notification.{channel}",
                          target_type="outbox", target_id=plan.entry_id,
                          details={"alert_ids": list(plan.message.alert_ids),
+                                  **({"removal_ids": list(plan.message.removal_ids)}
+                                     if plan.message.removal_ids else {}),
                                   "reason": plan.payload.reason, "queue": plan.payload.queue,
                                   "label": plan.payload.label,
                                   "roles": [r.value for r in plan.payload.roles],

@@ -24,7 +24,7 @@ from connectors.base import (
     TransientError,
     Visibility,
 )
-from monitor import audit, outbox
+from monitor import audit, outbox, removals
 from monitor.alerts import TAKEDOWN_KIND, VERIFY_KIND
 from monitor.db import transaction
 from monitor.models import (
@@ -286,6 +286,8 @@ class TakedownHandlers:
                 },
                 at=now,
             )
+            # A removal request this takedown performs is met now, in the same transaction.
+            removals.takedown_verified(session, alert_id=alert_id, now=now)
         log.info("takedown of alert %s verified (%s)", alert_id, method)
 
 

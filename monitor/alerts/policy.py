@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, cast, not_, or_
+from sqlalchemy.orm import QueryableAttribute
 
 from classifiers.base import Label, Severity
 from monitor.models import Alert, AlertState, TakedownStatus
@@ -68,9 +69,11 @@ def past_due(due_at: datetime, at: datetime) -> bool:
     return due_at < at
 
 
-def past_due_sql(at: datetime | ColumnElement[Any]) -> ColumnElement[bool]:
-    """SQL twin of `past_due` for the alert's own deadline; `at` a moment or an expression."""
-    return Alert.due_at < at
+def past_due_sql(at: datetime | ColumnElement[Any],
+                 due: QueryableAttribute[datetime] | None = None) -> ColumnElement[bool]:
+    """SQL twin of `past_due`: the alert's own deadline, or another deadline column `due`
+    (a removal request's); `at` a moment or an expression."""
+    return (Alert.due_at if due is None else due) < at
 
 
 def in_time(due_at: datetime, at: datetime) -> bool:

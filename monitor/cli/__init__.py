@@ -20,6 +20,7 @@ from monitor.cli import (
     evidence_cmds,
     names_cmds,
     queue_cmds,
+    removal_cmds,
     retrain_cmds,
     users_cmds,
 )
@@ -46,6 +47,7 @@ app.add_typer(model_cmds.model_app, name="model", help="Train and evaluate the c
 app.add_typer(digest_cmds.app, name="digest", help="The weekly management digest.")
 app.add_typer(users_cmds.app, name="users", help="Web accounts and roles.")
 app.add_typer(evidence_cmds.app, name="evidence", help="Evidence packs for the record.")
+app.add_typer(removal_cmds.app, name="removals", help="Removal requests and their deadlines.")
 
 
 def main() -> None:

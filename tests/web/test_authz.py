@@ -74,6 +74,10 @@ TABLE: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/api/v1/users/{username}/disable"): {A},
     ("POST", "/api/v1/users/{username}/reset-password"): {A},
     ("POST", "/api/v1/users/{username}/unlock"): {A},
+    ("GET", "/removals"): ALL,
+    ("POST", "/removals"): ACTORS,
+    ("POST", "/removals/{request_id}/contact"): ACTORS,
+    ("POST", "/removals/{request_id}/confirm"): ACTORS,
 }
 
 
@@ -88,6 +92,10 @@ def _body(method: str, path: str) -> dict[str, Any]:
         "/alerts/{alert_id}/act": {"action": "note", "note": "checked"},
         "/alerts/{alert_id}/acknowledge": {"handover": "rang the family"},
         "/admin/users": {"username": "newbie", "role": "moderator"},
+        "/removals": {"requester": "A Parent", "requester_role": "parent", "what": "a photo",
+                      "reason": "consent withdrawn", "url": "https://elsewhere.example/p/1"},
+        "/removals/{request_id}/contact": {"note": "emailed the host"},
+        "/removals/{request_id}/confirm": {"note": "checked: gone"},
     }
     bodies: dict[str, dict[str, Any]] = {
         "/api/v1/alerts/{alert_id}/assign": {"username": "demo-moderator"},
@@ -138,7 +146,8 @@ def test_every_route_but_the_public_ones_checks_a_role(runtime: Runtime) -> None
 
 
 def _request(client: TestClient, method: str, path: str, *, alert_id: int) -> int:
-    url = path.replace("{alert_id}", str(alert_id)).replace("{username}", "victim")
+    url = (path.replace("{alert_id}", str(alert_id)).replace("{username}", "victim")
+           .replace("{request_id}", "1"))
     return client.request(method, url, follow_redirects=False, **_body(method, path)).status_code
 
 
