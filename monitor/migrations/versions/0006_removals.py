@@ -1,6 +1,6 @@
 """removals: removal requests with their contacts, and the names register's consent flag
 
-Revision ID: 0007_removals
+Revision ID: 0006_removals
 Revises: 0005_quarantine
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_removals"
+revision: str = "0006_removals"
 down_revision: str | None = "0005_quarantine"
 branch_labels = None
 depends_on = None
