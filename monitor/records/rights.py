@@ -110,7 +110,7 @@ def export_author(session: Session, *, platform: str, author_id: str, actor: str
     """Everything socmon holds about the author, as one JSON-ready document (audited)."""
     platform, author_id = _subject(role, actor, platform, author_id)
     when = now or utcnow()
-    channels = dict(session.execute(select(Channel.id, Channel.name)).tuples().all())
+    channels = {cid: name for cid, name in session.execute(select(Channel.id, Channel.name))}
     pairs = _items(session, platform, author_id)
     alert_ids = [str(alert.id) for _, alert in pairs if alert is not None]
     key = author_key(platform, author_id)
