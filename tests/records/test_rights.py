@@ -129,10 +129,10 @@ def test_holds_need_a_reason_a_target_and_the_right_role(runtime: Runtime) -> No
                            alert_id=1)
         with pytest.raises(RecordsError, match="does not exist"):
             holds.set_hold(session, actor="ada", role=Role.ADMIN, reason="x", channel="nope")
+        hold = holds.set_hold(session, actor="ada", role=Role.ADMIN, reason="x",
+                              channel="demo")
+        holds.release_hold(session, hold_id=hold.id, actor="ada", role=Role.ADMIN,
+                           reason="done")
         with pytest.raises(RecordsError, match="already lifted"):
-            hold = holds.set_hold(session, actor="ada", role=Role.ADMIN, reason="x",
-                                  channel="demo")
-            holds.release_hold(session, hold_id=hold.id, actor="ada", role=Role.ADMIN,
-                               reason="done")
             holds.release_hold(session, hold_id=hold.id, actor="ada", role=Role.ADMIN,
                                reason="again")
