@@ -19,7 +19,9 @@ from monitor.cli import (
     digest_cmds,
     evidence_cmds,
     names_cmds,
+    people_cmds,
     queue_cmds,
+    records_cmds,
     retrain_cmds,
     users_cmds,
 )
@@ -46,6 +48,8 @@ app.add_typer(model_cmds.model_app, name="model", help="Train and evaluate the c
 app.add_typer(digest_cmds.app, name="digest", help="The weekly management digest.")
 app.add_typer(users_cmds.app, name="users", help="Web accounts and roles.")
 app.add_typer(evidence_cmds.app, name="evidence", help="Evidence packs for the record.")
+app.add_typer(records_cmds.app, name="records", help="Retention, the purge and legal holds.")
+app.add_typer(people_cmds.app, name="people", help="People's rights: export and erasure.")
 
 
 def main() -> None:
