@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
 
 from config.settings import Retention
 from monitor import alerts, audit
+from monitor.daemon import Daemon
 from monitor.db import transaction
 from monitor.models import (
     Alert,
@@ -20,7 +22,7 @@ from monitor.models import (
     utcnow,
 )
 from monitor.people.roles import Role
-from monitor.records import holds, redact, reviews
+from monitor.records import holds, job, redact, reviews
 from monitor.records.purge import PURGE_ACTION, purge
 from monitor.records.rights import redactions_of
 from monitor.runtime import Runtime
@@ -201,3 +203,23 @@ def test_events_written_before_the_change_still_verify(runtime: Runtime) -> None
         session.get_one(AuditEvent, head.seq + 1).details = {"legacy": False}
     with runtime.factory() as session:
         assert audit.verify(session).bad_seq == head.seq + 1
+
+
+def test_the_daemon_purges_daily_at_the_configured_time(runtime: Runtime) -> None:
+    settings = runtime.settings.model_copy(update={"retention": Retention(time="04:15")})
+    runtime.settings = settings
+    daemon = Daemon(runtime)
+    daemon.schedule()
+    scheduled = daemon.scheduler.get_job(job.JOB_ID)
+    assert scheduled is not None
+    assert isinstance(scheduled.trigger, CronTrigger)
+    assert str(scheduled.trigger) == str(job.trigger(settings.retention))
+    assert "hour='4', minute='15'" in str(scheduled.trigger)
+    old, _ = seed_item(runtime, external_id="c1", text="Lovely sports day",
+                       at=utcnow() - timedelta(days=31))
+    scheduled.func(*scheduled.args)
+    assert _text(runtime, old) == ""
+    runtime.settings = settings.model_copy(update={"retention": Retention(enabled=False)})
+    off = Daemon(runtime)
+    off.schedule()
+    assert off.scheduler.get_job(job.JOB_ID) is None
