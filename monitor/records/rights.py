@@ -162,23 +162,29 @@ class Erasure:
         return {i: o for i, o in self.outcomes.items() if o != ERASED}
 
 
+def plan_erasure(session: Session, platform: str, author_id: str) -> dict[int, str]:
+    """What erasing the author would do to each of their items (changes nothing)."""
+    held = Held.load(session)
+    outcomes: dict[int, str] = {}
+    for item, alert in _items(session, platform, author_id):
+        hold = held.hold_for(item, alert.id if alert else None)
+        if hold is not None:
+            outcomes[item.id] = kept_by_hold(hold)
+        elif (alert is not None and policy.is_safeguarding(alert)
+              and not reviews.is_signed_off(session, alert.id)):
+            outcomes[item.id] = KEPT_SAFEGUARDING
+        else:
+            outcomes[item.id] = ERASED
+    return outcomes
+
+
 def erase_author(session: Session, *, platform: str, author_id: str, actor: str, role: Role,
                  now: datetime | None = None) -> Erasure:
     """Erase the author's items, evidence, notes and the details of audit events about them,
     except items a legal hold or an unsigned safeguarding record keeps (never commits)."""
     platform, author_id = _subject(role, actor, platform, author_id)
     when = now or utcnow()
-    result = Erasure(run=uuid.uuid4().hex)
-    held = Held.load(session)
-    for item, alert in _items(session, platform, author_id):
-        hold = held.hold_for(item, alert.id if alert else None)
-        if hold is not None:
-            result.outcomes[item.id] = kept_by_hold(hold)
-        elif (alert is not None and policy.is_safeguarding(alert)
-              and not reviews.is_signed_off(session, alert.id)):
-            result.outcomes[item.id] = KEPT_SAFEGUARDING
-        else:
-            result.outcomes[item.id] = ERASED
+    result = Erasure(run=uuid.uuid4().hex, outcomes=plan_erasure(session, platform, author_id))
     removed = redact.redact_items(session, result.erased(), cause=redact.ERASURE,
                                   run=result.run, now=when, with_audit=True)
     # Already purged items count as erased but carry no new redaction: say so by kind.

@@ -22,15 +22,23 @@ PEOPLE = {"ada": Role.ADMIN, "dee": Role.SAFEGUARDING_LEAD, "mo": Role.MODERATOR
 
 @pytest.fixture
 def runtime(settings: Settings) -> Iterator[Runtime]:
-    """A runtime on the test database with channels `demo` and `other`, and one user per role."""
+    """A runtime on the test database with channels `demo` and `other`."""
     two = settings.model_copy(update={"channels": [
         *settings.channels, ChannelConfig(name="other", platform="demo")]})
     rt = build_runtime(two, env={})
-    with transaction(rt.factory) as session:
-        for name, role in PEOPLE.items():
-            users.create(session, username=name, role=role, actor="test")
     yield rt
     rt.close()
+
+
+@pytest.fixture
+def people(runtime: Runtime) -> dict[str, str]:
+    """One user per role (`PEOPLE`): username -> password."""
+    passwords: dict[str, str] = {}
+    with transaction(runtime.factory) as session:
+        for name, role in PEOPLE.items():
+            _user, passwords[name] = users.create(session, username=name, role=role,
+                                                  actor="test")
+    return passwords
 
 
 def seed_item(runtime: Runtime, *, external_id: str, text: str, at: datetime,

@@ -38,8 +38,8 @@ class Run:
 
 
 @pytest.fixture
-def socmon(settings: Settings, runtime: Runtime, monkeypatch: pytest.MonkeyPatch,
-           capsys: pytest.CaptureFixture[str]) -> Run:
+def socmon(settings: Settings, runtime: Runtime, people: dict[str, str],
+           monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Run:
     """The CLI on the records runtime's database."""
     return Run(settings, monkeypatch, capsys)
 

@@ -74,6 +74,14 @@ TABLE: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/api/v1/users/{username}/disable"): {A},
     ("POST", "/api/v1/users/{username}/reset-password"): {A},
     ("POST", "/api/v1/users/{username}/unlock"): {A},
+    ("GET", "/admin/holds"): DSL,
+    ("POST", "/admin/holds"): DSL,
+    ("POST", "/admin/holds/{hold_id}/release"): DSL,
+    ("GET", "/records/reviews"): DSL,
+    ("POST", "/records/reviews/{alert_id}/sign-off"): DSL,
+    ("GET", "/admin/people"): {A},
+    ("GET", "/admin/people/export.json"): {A},
+    ("POST", "/admin/people/erase"): {A},
 }
 
 
@@ -88,6 +96,10 @@ def _body(method: str, path: str) -> dict[str, Any]:
         "/alerts/{alert_id}/act": {"action": "note", "note": "checked"},
         "/alerts/{alert_id}/acknowledge": {"handover": "rang the family"},
         "/admin/users": {"username": "newbie", "role": "moderator"},
+        "/admin/holds": {"scope": "channel", "target": "demo", "reason": "inquiry"},
+        "/admin/holds/{hold_id}/release": {"reason": "closed"},
+        "/records/reviews/{alert_id}/sign-off": {"reason": "case closed"},
+        "/admin/people/erase": {"platform": "demo", "author": "nobody", "confirm": "nobody"},
     }
     bodies: dict[str, dict[str, Any]] = {
         "/api/v1/alerts/{alert_id}/assign": {"username": "demo-moderator"},
@@ -138,7 +150,8 @@ def test_every_route_but_the_public_ones_checks_a_role(runtime: Runtime) -> None
 
 
 def _request(client: TestClient, method: str, path: str, *, alert_id: int) -> int:
-    url = path.replace("{alert_id}", str(alert_id)).replace("{username}", "victim")
+    url = (path.replace("{alert_id}", str(alert_id)).replace("{username}", "victim")
+           .replace("{hold_id}", "1"))
     return client.request(method, url, follow_redirects=False, **_body(method, path)).status_code
 
 
