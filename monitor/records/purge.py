@@ -14,13 +14,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, not_, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from config.settings import Retention
 from monitor import audit
 from monitor.alerts import policy
-from monitor.models import Alert, AlertNote, AuditEvent, Item, SafeguardingReview
+from monitor.models import (
+    Alert,
+    AlertNote,
+    AuditEvent,
+    Item,
+    QuarantinedItem,
+    SafeguardingReview,
+)
 from monitor.records import redact
 from monitor.records.holds import Held
 
@@ -69,8 +76,19 @@ def _clean_items(session: Session, cutoff: datetime, held: Held) -> tuple[list[i
     base = and_(Item.fetched_at < cutoff, Item.is_own.is_(False), _no_alert(),
                 redact.not_redacted(redact.ITEM, Item.id))
     ids = list(session.execute(select(Item.id).where(base, not_(held.items_sql()))).scalars())
-    kept = len(session.execute(select(Item.id).where(base, held.items_sql())).all())
+    kept = session.execute(select(func.count()).select_from(Item)
+                           .where(base, held.items_sql())).scalar_one()
     return ids, kept
+
+
+def _quarantined(session: Session, cutoff: datetime, held: Held) -> list[int]:
+    """Quarantined payloads past the flagged period (they may hold a flagged comment)."""
+    stmt = (select(QuarantinedItem.id).outerjoin(Item, Item.id == QuarantinedItem.item_id)
+            .where(QuarantinedItem.created_at < cutoff,
+                   redact.not_redacted(redact.QUARANTINE, QuarantinedItem.id),
+                   QuarantinedItem.channel_id.not_in(sorted(held.channels)),
+                   or_(QuarantinedItem.item_id.is_(None), not_(held.items_sql()))))
+    return sorted(session.execute(stmt).scalars())
 
 
 def _closed_flagged(cutoff: datetime) -> ColumnElement[bool]:
@@ -84,7 +102,8 @@ def _flagged_items(session: Session, cutoff: datetime, held: Held) -> tuple[list
     base = and_(_closed_flagged(cutoff), redact.not_redacted(redact.ITEM, Item.id))
     stmt = select(Item.id).join(Alert, Alert.item_id == Item.id).where(base)
     ids = list(session.execute(stmt.where(not_(held.items_sql()))).scalars())
-    kept = len(session.execute(stmt.where(held.items_sql())).all())
+    kept = session.execute(select(func.count()).select_from(
+        stmt.where(held.items_sql()).subquery())).scalar_one()
     return ids, kept
 
 
@@ -164,6 +183,9 @@ def purge(session: Session, retention: Retention, *, now: datetime, dry_run: boo
         removed[kind] += ids
     removed[redact.AUDIT_DETAILS] += redact.redact_audit_details(
         session, audit_seqs, cause=redact.RETENTION, run=report.run, now=now)
+    removed[redact.QUARANTINE] += redact.redact_quarantined(
+        session, _quarantined(session, now - retention.flagged, held),
+        cause=redact.RETENTION, run=report.run, now=now)
     report.removed = {kind: sorted(ids) for kind, ids in removed.items()}
     if savepoint is not None:
         savepoint.rollback()

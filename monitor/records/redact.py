@@ -17,7 +17,16 @@ from sqlalchemy import ColumnElement, exists, insert, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from monitor import audit
-from monitor.models import Alert, AlertNote, AuditEvent, Evidence, Item, Redaction, Verdict
+from monitor.models import (
+    Alert,
+    AlertNote,
+    AuditEvent,
+    Evidence,
+    Item,
+    QuarantinedItem,
+    Redaction,
+    Verdict,
+)
 
 ITEM = "item"
 EVIDENCE = "evidence"
@@ -25,8 +34,10 @@ NOTE = "note"
 #: an alert's dismissal note (kept on the alert row)
 ALERT_NOTE = "alert_note"
 AUDIT_DETAILS = "audit_details"
+#: the payload of an item set aside because it could not be read, stored or classified
+QUARANTINE = "quarantine"
 #: every kind of redaction, in the order reports list them
-KINDS: tuple[str, ...] = (ITEM, EVIDENCE, NOTE, ALERT_NOTE, AUDIT_DETAILS)
+KINDS: tuple[str, ...] = (ITEM, EVIDENCE, NOTE, ALERT_NOTE, AUDIT_DETAILS, QUARANTINE)
 
 RETENTION = "retention"
 ERASURE = "erasure"
@@ -86,6 +97,9 @@ def redact_items(session: Session, item_ids: Sequence[int], *, cause: str, run: 
                             .values(snapshot=marker))
             _mark(session, EVIDENCE, evidence, cause=cause, run=run, now=now)
             done[EVIDENCE] += evidence
+        done[QUARANTINE] += redact_quarantined(session, _fresh(
+            session, QUARANTINE, QuarantinedItem.id, QuarantinedItem.item_id.in_(chunk)),
+            cause=cause, run=run, now=now)
         alert_ids = list(session.execute(select(Alert.id).where(Alert.item_id.in_(chunk)))
                          .scalars())
         for kind, found in redact_alert_notes(session, alert_ids, cause=cause, run=run,
@@ -138,3 +152,13 @@ def redact_audit_details(session: Session, seqs: Sequence[int], *, cause: str, r
                         .values(details=audit.REDACTED_DETAILS))
     _mark(session, AUDIT_DETAILS, seqs, cause=cause, run=run, now=now)
     return list(seqs)
+
+
+def redact_quarantined(session: Session, ids: Sequence[int], *, cause: str, run: str,
+                       now: datetime) -> list[int]:
+    """Empty the payloads of these quarantined items (the reason and ids stay)."""
+    for chunk in _chunks(list(ids)):
+        session.execute(update(QuarantinedItem).where(QuarantinedItem.id.in_(chunk))
+                        .values(payload=""))
+    _mark(session, QUARANTINE, ids, cause=cause, run=run, now=now)
+    return list(ids)

@@ -16,8 +16,10 @@ from monitor.models import (
     AlertNote,
     AuditEvent,
     AuditHead,
+    Channel,
     Evidence,
     Item,
+    QuarantinedItem,
     Redaction,
     utcnow,
 )
@@ -64,6 +66,15 @@ def test_a_year_of_purges(runtime: Runtime) -> None:
     assert a_held is not None
     assert a_sg is not None
     with transaction(runtime.factory) as session:
+        quarantined = {}
+        for name in ("demo", "other"):
+            chan = session.execute(select(Channel).where(Channel.name == name)).scalar_one()
+            row = QuarantinedItem(channel_id=chan.id, platform="demo", external_id=f"q-{name}",
+                                  stage="read", reason="malformed", created_at=t0,
+                                  payload='{"message": "garbled insult"}')
+            session.add(row)
+            session.flush()
+            quarantined[name] = row.id
         alerts.add_note(session, alert_id=a_flagged, actor="mo", body="Parent rang about it")
         alerts.dismiss(session, alert_id=a_flagged, actor="mo",
                        reason=alerts.DismissReason.NOT_A_BREACH, note="banter between pupils")
@@ -119,6 +130,11 @@ def test_a_year_of_purges(runtime: Runtime) -> None:
         assert (note == "") is (day > 90), day
         assert (closing is None) is (day > 90), day
         assert (details == audit.REDACTED_DETAILS) is (day > 365), day
+        with runtime.factory() as session:
+            payloads = {name: session.get_one(QuarantinedItem, row_id).payload
+                        for name, row_id in quarantined.items()}
+        assert (payloads["demo"] == "") is (day > 120), day
+        assert "garbled" in payloads["other"]  # its channel is held
         # Held items stay whatever their age; the author's hold is lifted on day 252.
         assert _text(runtime, held_flag) == "Held insult"
         assert "Held insult" in _snapshot(runtime, held_flag)
