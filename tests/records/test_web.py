@@ -81,7 +81,10 @@ def test_people_page_exports_and_erases_with_confirmation(
     clean, _ = seed_item(runtime, external_id="c1", text="Lovely sports day", at=utcnow())
     held, alert_id = seed_item(runtime, external_id="f1", text="Held insult", at=utcnow(),
                                labels=["abuse"])
+    _, gone_alert = seed_item(runtime, external_id="f2", text="Erased insult", at=utcnow(),
+                              labels=["abuse"])
     admin = client_for("ada")
+    assert 'id="content-removed"' not in admin.get(f"/alerts/{gone_alert}").text
     admin.post("/admin/holds", data={"scope": "alert", "target": str(alert_id),
                                      "reason": "police"})
     page = admin.get("/admin/people", params={"platform": "demo", "author": "a1"})
@@ -92,8 +95,8 @@ def test_people_page_exports_and_erases_with_confirmation(
                                                               "author": "a1"})
     assert exported.status_code == 200
     assert "attachment" in exported.headers["content-disposition"]
-    assert sorted(i["text"] for i in exported.json()["items"]) == ["Held insult",
-                                                                     "Lovely sports day"]
+    assert sorted(i["text"] for i in exported.json()["items"]) == [
+        "Erased insult", "Held insult", "Lovely sports day"]
     wrong = admin.post("/admin/people/erase", data={"platform": "demo", "author": "a1",
                                                     "confirm": "a2"})
     assert wrong.status_code == 422
@@ -105,6 +108,9 @@ def test_people_page_exports_and_erases_with_confirmation(
     assert erased.status_code == 200
     assert f"<td>{clean}</td><td>erased</td>" in erased.text
     assert f"<td>{held}</td><td>kept: legal hold #1</td>" in erased.text
+    removed = admin.get(f"/alerts/{gone_alert}").text
+    assert 'id="content-removed"' in removed
+    assert "Erased insult" not in removed
     with runtime.factory() as session:
         assert session.get_one(Item, clean).text == ""
         assert session.get_one(Item, held).text == "Held insult"
