@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from typing import Annotated, Any
 
 import typer
@@ -55,7 +56,7 @@ def purge(config: ConfigOption = None,
     try:
         with transaction(runtime.factory) as session:
             report = run_purge(session, runtime.settings.retention, now=utcnow(),
-                               dry_run=dry_run, actor="cli")
+                               dry_run=dry_run, actor=f"cli:{getpass.getuser()}")
     finally:
         runtime.close()
     summary = report.summary()

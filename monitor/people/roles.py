@@ -36,6 +36,7 @@ class Permission(StrEnum):
     #: set and lift legal holds (they stop every purge and erasure that would touch their target)
     LEGAL_HOLD = "legal_hold"
     #: answer people's rights requests: export or erase what socmon holds about an author
+    #: (an export holds safeguarding records: grant it only with SAFEGUARDING; a test checks)
     PEOPLES_RIGHTS = "peoples_rights"
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from monitor import alerts, audit
 from monitor.db import transaction
 from monitor.models import AuditEvent, Evidence, Item, utcnow
-from monitor.people.roles import Role
+from monitor.people.roles import DSL, HOLD_KEEPERS, RIGHTS_OFFICERS, Role
 from monitor.records import holds, rights
 from monitor.records.errors import NotAllowed, RecordsError
 from monitor.runtime import Runtime
@@ -136,3 +136,10 @@ def test_holds_need_a_reason_a_target_and_the_right_role(runtime: Runtime) -> No
         with pytest.raises(RecordsError, match="already lifted"):
             holds.release_hold(session, hold_id=hold.id, actor="ada", role=Role.ADMIN,
                                reason="again")
+
+
+def test_whoever_answers_rights_requests_also_sees_safeguarding_records() -> None:
+    """An export must be complete, and it holds safeguarding records: one rule ties them."""
+    assert RIGHTS_OFFICERS <= DSL
+    assert {Role.ADMIN} == RIGHTS_OFFICERS
+    assert {Role.ADMIN, Role.SAFEGUARDING_LEAD} == HOLD_KEEPERS
