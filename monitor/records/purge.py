@@ -24,6 +24,7 @@ from monitor.models import (
     Alert,
     AlertNote,
     AuditEvent,
+    AuditHead,
     Item,
     QuarantinedItem,
     SafeguardingReview,
@@ -163,6 +164,11 @@ def purge(session: Session, retention: Retention, *, now: datetime, dry_run: boo
     if now.tzinfo is None:
         raise ValueError("purge needs a timezone-aware `now`")
     report = PurgeReport(run=uuid.uuid4().hex, now=now, dry_run=dry_run)
+    if not dry_run:
+        # Replicas each run the daily job: the first to lock the audit chain's head purges,
+        # the others wait and then find nothing left (every query skips redacted rows), where
+        # two at once would both redact the same rows and one would fail on the unique key.
+        session.execute(select(AuditHead.id).where(AuditHead.id == 1).with_for_update())
     held = Held.load(session)
     clean, kept_clean = _clean_items(session, now - retention.clean, held)
     flagged, kept_flagged = _flagged_items(session, now - retention.flagged, held)

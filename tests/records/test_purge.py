@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 from apscheduler.triggers.cron import CronTrigger
@@ -25,7 +26,7 @@ from monitor.models import (
 )
 from monitor.people.roles import Role
 from monitor.records import holds, job, redact, reviews
-from monitor.records.purge import PURGE_ACTION, purge
+from monitor.records.purge import PURGE_ACTION, PurgeReport, purge
 from monitor.records.rights import redactions_of
 from monitor.runtime import Runtime
 from tests.records.conftest import seed_item
@@ -239,3 +240,30 @@ def test_the_daemon_purges_daily_at_the_configured_time(runtime: Runtime) -> Non
     off = Daemon(runtime)
     off.schedule()
     assert off.scheduler.get_job(job.JOB_ID) is None
+
+
+def test_two_replicas_purging_at_once_remove_each_row_once(runtime: Runtime) -> None:
+    t0 = utcnow() - timedelta(days=40)
+    ids = [seed_item(runtime, external_id=f"c{i}", text=f"Comment {i}", at=t0)[0]
+           for i in range(20)]
+    barrier = threading.Barrier(2)
+    reports: list[PurgeReport] = []
+    errors: list[BaseException] = []
+
+    def replica() -> None:
+        barrier.wait()
+        try:
+            reports.append(job.run(runtime))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=replica) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(len(r.removed[redact.ITEM]) for r in reports) == [0, 20]
+    assert all(_text(runtime, i) == "" for i in ids)
+    with runtime.factory() as session:
+        assert audit.verify(session).ok
