@@ -345,6 +345,10 @@ def _render(rec: _Record, *, checks: Sequence[dict[str, Any]], verification: dic
     if snap is None:
         r.para("WARNING: no readable snapshot is stored for this item; the text above is the "
                "current database record, which carries no detection-time hash.")
+    elif "redacted" in snap:
+        r.para(f"The snapshot's content was removed ({snap['redacted']}, "
+               f"{_utc(snap.get('at'))}, docs/records.md); its SHA-256 is kept as the record "
+               "that it existed, so it no longer matches what is stored.")
 
     r.heading("Classification")
     r.field("Labels", ", ".join(map(str, verdict.labels)) or "none")

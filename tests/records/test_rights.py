@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
+
 import pytest
 from sqlalchemy import select
 
-from monitor import alerts, audit
+from monitor import alerts, audit, evidence_pack
 from monitor.db import transaction
 from monitor.models import AuditEvent, Evidence, Item, utcnow
 from monitor.people.roles import DSL, HOLD_KEEPERS, RIGHTS_OFFICERS, Role
@@ -95,6 +99,15 @@ def test_erasure_refused_in_part_by_a_hold_and_a_safeguarding_record(runtime: Ru
         assert event.details["kept_items"][str(item["f2"])] == f"kept: legal hold #{hold_id}"
         assert all(text not in str(event.details) for text in TEXTS.values())
         assert audit.verify(session).ok
+    # An evidence pack of an erased alert still builds, and says its snapshot was removed.
+    with transaction(runtime.factory) as session:
+        pack = zipfile.ZipFile(io.BytesIO(evidence_pack.build_pack(
+            session, alert_id=ids["f1"][1] or 0, actor="ada")))
+    manifest = json.loads(pack.read("manifest.json"))
+    assert [c["match"] for c in manifest["evidence"]] == [False]
+    snapshot = json.loads(json.loads(pack.read("evidence.json"))["evidence"][0]["snapshot"])
+    assert snapshot["redacted"] == "erasure"
+    assert manifest["audit_chain"]["ok"] is True
     # What is left to export is what was kept.
     with transaction(runtime.factory) as session:
         doc = rights.export_author(session, platform="demo", author_id="a1", actor="ada",
