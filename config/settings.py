@@ -228,6 +228,45 @@ class Removals(Strict):
             raise ValueError("must be a positive duration, e.g. 24h")
         return value
 
+class Retention(Strict):
+    """How long each kind of record is kept before the daily purge removes or redacts it.
+
+    Periods take a duration ("30d", "56w"; months are not a unit: 13 months is "396d").
+    Safeguarding records are never purged without the DSL's sign-off: at their period's end
+    they are marked due for review instead.
+    """
+
+    enabled: bool = True
+    #: when the daily purge runs, UTC
+    time: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "02:30"
+    #: comments nothing was flagged in (they were only read to be checked), from when read
+    clean: Duration = timedelta(days=30)
+    #: flagged comments and their evidence, from the alert (open alerts wait until closed)
+    flagged: Duration = timedelta(days=396)
+    #: safeguarding records: then due for the DSL's review, purged only once signed off
+    safeguarding: Duration = timedelta(days=7 * 365 + 2)
+    #: moderators' notes on alerts (and dismissal notes), from when written
+    notes: Duration = timedelta(days=396)
+    #: the details of audit events (who, what, when and the hashes are kept for ever)
+    audit_details: Duration = timedelta(days=7 * 365 + 2)
+
+    @field_validator("clean", "flagged", "safeguarding", "notes", "audit_details")
+    @classmethod
+    def _at_least_a_day(cls, value: timedelta) -> timedelta:
+        # A shorter period would purge comments before a moderator could have read them.
+        if value < timedelta(days=1):
+            raise ValueError("expected a period of at least 1 day, e.g. 30d")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Retention:
+        if self.flagged < self.clean:
+            raise ValueError("flagged must be at least as long as clean (flagged comments "
+                             "are kept longer than comments that were only checked)")
+        if self.safeguarding < self.flagged:
+            raise ValueError("safeguarding must be at least as long as flagged")
+        return self
+
 
 def default_data_dir() -> Path:
     """Where the embedded default keeps its SQLite file and demo state."""
@@ -262,6 +301,7 @@ class Settings(BaseSettings):
     smtp: Smtp = Field(default_factory=Smtp)
     notifications: Notifications = Field(default_factory=Notifications)
     digest: Digest = Field(default_factory=Digest)
+    retention: Retention = Field(default_factory=Retention)
 
     @field_validator("data_dir")
     @classmethod

@@ -28,6 +28,16 @@ def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+#: what an event's details become when their retention period is over (the chain still holds
+#: their hash, so the event verifies; the details themselves are gone)
+REDACTED_DETAILS: dict[str, Any] = {"redacted": "retention"}
+
+
+def details_digest(details: dict[str, Any]) -> str:
+    """The SHA-256 of an event's details, which the chain covers instead of the details."""
+    return sha256_hex(canonical_json(details))
+
+
 def event_hash(
     *,
     seq: int,
@@ -39,21 +49,35 @@ def event_hash(
     details: dict[str, Any],
     evidence_sha256: str | None,
     prev_hash: str,
+    details_sha256: str | None = None,
 ) -> str:
-    """The hash that chains one event to the previous one."""
-    body = canonical_json(
-        {
-            "seq": seq,
-            "at": at.isoformat(timespec="microseconds"),
-            "actor": actor,
-            "action": action,
-            "target": [target_type, target_id],
-            "details": details,
-            "evidence": evidence_sha256,
-            "prev": prev_hash,
-        }
-    )
-    return sha256_hex(body)
+    """The hash that chains one event to the previous one.
+
+    Events written since migration 0006 carry `details_sha256`, and the chain covers that
+    hash, not the details, so the details can be redacted when their time is up. Older
+    events (no `details_sha256`) were hashed with their details and are recomputed so.
+    """
+    body: dict[str, Any] = {
+        "seq": seq,
+        "at": at.isoformat(timespec="microseconds"),
+        "actor": actor,
+        "action": action,
+        "target": [target_type, target_id],
+        "evidence": evidence_sha256,
+        "prev": prev_hash,
+    }
+    if details_sha256 is None:
+        body["details"] = details
+    else:
+        body["details_sha256"] = details_sha256
+    return sha256_hex(canonical_json(body))
+
+
+def details_intact(details: dict[str, Any], details_sha256: str | None) -> bool:
+    """Whether stored details still match the hash the chain covers (or were redacted)."""
+    if details_sha256 is None:
+        return True  # an older event: its details are in its hash, checked there
+    return details == REDACTED_DETAILS or details_digest(details) == details_sha256
 
 
 def _lock_head(session: Session) -> AuditHead:
@@ -94,16 +118,17 @@ def record_many(session: Session, events: Sequence[NewEvent], *,
         seq += 1
         # Round-trip through JSON so what is hashed is exactly what the database returns.
         details: dict[str, Any] = json.loads(canonical_json(new.details))
+        covered = details_digest(details)
         digest = event_hash(
             seq=seq, at=when, actor=new.actor, action=new.action,
             target_type=new.target_type, target_id=str(new.target_id), details=details,
-            evidence_sha256=new.evidence_sha256, prev_hash=prev,
+            evidence_sha256=new.evidence_sha256, prev_hash=prev, details_sha256=covered,
         )
         rows.append({
             "seq": seq, "at": when, "actor": new.actor, "action": new.action,
             "target_type": new.target_type, "target_id": str(new.target_id),
             "details": details, "evidence_sha256": new.evidence_sha256,
-            "prev_hash": prev, "hash": digest,
+            "prev_hash": prev, "hash": digest, "details_sha256": covered,
         })
         prev = digest
     session.execute(insert(AuditEvent), rows)
@@ -192,8 +217,9 @@ def verify(session: Session) -> VerifyResult:
             details=event.details,
             evidence_sha256=event.evidence_sha256,
             prev_hash=event.prev_hash,
+            details_sha256=event.details_sha256,
         )
-        if digest != event.hash:
+        if digest != event.hash or not details_intact(event.details, event.details_sha256):
             return VerifyResult(False, checked, event.seq, "content was altered after writing")
         prev_hash = event.hash
         expected_seq += 1

@@ -20,6 +20,7 @@ from monitor.digest.deliver import DigestSender
 from monitor.ingest import NOTIFY_KIND
 from monitor.models import utcnow
 from monitor.poller import PollResult, poll_channel, reclaim_dead_leases
+from monitor.records import job as records_job
 from monitor.removals import deadlines as removal_deadlines
 from monitor.runtime import Runtime
 from monitor.takedown import TakedownHandlers, requeue_unverified
@@ -70,6 +71,8 @@ class Daemon:
         ]
         if runtime.settings.digest.enabled:
             self.extra_jobs.append(digest_job.register)
+        if runtime.settings.retention.enabled:
+            self.extra_jobs.append(records_job.register)
 
     def poll(self, name: str) -> PollResult | None:
         """One poll pass of one channel (the scheduled job)."""

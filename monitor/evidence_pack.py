@@ -77,14 +77,15 @@ def _event_line(event: AuditEvent) -> dict[str, Any]:
             "actor": event.actor, "action": event.action, "target_type": event.target_type,
             "target_id": event.target_id, "details": event.details,
             "evidence_sha256": event.evidence_sha256, "prev_hash": event.prev_hash,
-            "hash": event.hash}
+            "hash": event.hash, "details_sha256": event.details_sha256}
 
 
 def verify_through(session: Session, last_seq: int) -> dict[str, Any]:
     """Recompute the audit chain from its start through `last_seq` (no ORM objects loaded)."""
     cols = (AuditEvent.seq, AuditEvent.at, AuditEvent.actor, AuditEvent.action,
             AuditEvent.target_type, AuditEvent.target_id, AuditEvent.details,
-            AuditEvent.evidence_sha256, AuditEvent.prev_hash, AuditEvent.hash)
+            AuditEvent.evidence_sha256, AuditEvent.prev_hash, AuditEvent.hash,
+            AuditEvent.details_sha256)
     prev_hash, expected, checked = audit.GENESIS, 1, 0
 
     def result(ok: bool, bad: int | None = None, problem: str = "") -> dict[str, Any]:
@@ -98,15 +99,15 @@ def verify_through(session: Session, last_seq: int) -> dict[str, Any]:
         ).all()
         if not rows:
             return result(False, expected, f"event {expected} is missing")
-        for seq, at, actor, action, ttype, tid, details, ev_sha, prev, digest in rows:
+        for seq, at, actor, action, ttype, tid, details, ev_sha, prev, digest, d_sha in rows:
             if seq != expected:
                 return result(False, expected, f"event {expected} is missing")
             if prev != prev_hash:
                 return result(False, seq, "does not follow the event before it")
             recomputed = audit.event_hash(
                 seq=seq, at=at, actor=actor, action=action, target_type=ttype, target_id=tid,
-                details=details, evidence_sha256=ev_sha, prev_hash=prev)
-            if recomputed != digest:
+                details=details, evidence_sha256=ev_sha, prev_hash=prev, details_sha256=d_sha)
+            if recomputed != digest or not audit.details_intact(details, d_sha):
                 return result(False, seq, "content was altered after writing")
             prev_hash, expected, checked = digest, expected + 1, checked + 1
     return result(True)
@@ -344,6 +345,10 @@ def _render(rec: _Record, *, checks: Sequence[dict[str, Any]], verification: dic
     if snap is None:
         r.para("WARNING: no readable snapshot is stored for this item; the text above is the "
                "current database record, which carries no detection-time hash.")
+    elif "redacted" in snap:
+        r.para(f"The snapshot's content was removed ({snap['redacted']}, "
+               f"{_utc(snap.get('at'))}, docs/records.md); its SHA-256 is kept as the record "
+               "that it existed, so it no longer matches what is stored.")
 
     r.heading("Classification")
     r.field("Labels", ", ".join(map(str, verdict.labels)) or "none")
@@ -474,7 +479,9 @@ def build_pack(session: Session, *, alert_id: int, actor: str = "system",
             "snapshot": "SHA-256 of the UTF-8 bytes of evidence.json evidence[].snapshot",
             "audit_event": "SHA-256 of canonical JSON (sorted keys, no spaces, UTF-8) of "
                            "{seq, at, actor, action, target: [target_type, target_id], "
-                           "details, evidence: evidence_sha256, prev: prev_hash}",
+                           "details_sha256, evidence: evidence_sha256, prev: prev_hash}, "
+                           "where details_sha256 is the SHA-256 of the details' canonical "
+                           "JSON (events without details_sha256: details in its place)",
         },
     }
     manifest_bytes = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")

@@ -304,6 +304,9 @@ class AuditEvent(Base):
     evidence_sha256: Mapped[str | None] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    #: SHA-256 of the details' canonical JSON; the chain covers it, so the details can be
+    #: redacted when their time is up (NULL: an event written before, hashed with its details)
+    details_sha256: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_audit_target", "target_type", "target_id"),)
 
@@ -473,3 +476,64 @@ class RemovalContact(Base):
 
 #: Alert.severity_rank by severity name (the classifier contract's `Severity.rank`)
 SEVERITY_RANK: dict[str, int] = {s.value: s.rank for s in Severity}
+
+
+class HoldScope(StrEnum):
+    """What a legal hold protects."""
+
+    ALERT = "alert"
+    AUTHOR = "author"
+    CHANNEL = "channel"
+
+
+class LegalHold(Base):
+    """A legal hold: while active, no purge or erasure touches its alert, author or channel."""
+
+    __tablename__ = "legal_holds"
+    __table_args__ = (Index("ix_legal_holds_active", "released_at", "scope"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[HoldScope] = mapped_column(String(16))
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
+    platform: Mapped[str | None] = mapped_column(String(32))
+    author_id: Mapped[str | None] = mapped_column(String(255))
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    set_by: Mapped[str] = mapped_column(String(64))
+    set_at: Mapped[datetime] = mapped_column(default=utcnow)
+    released_by: Mapped[str | None] = mapped_column(String(64))
+    released_at: Mapped[datetime | None]
+    release_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Redaction(Base):
+    """A row whose content was removed (by the purge or an erasure), kept for the accounts."""
+
+    __tablename__ = "redactions"
+    __table_args__ = (
+        UniqueConstraint("kind", "row_id", name="uq_redactions_kind_row"),
+        Index("ix_redactions_run", "run"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    #: item, evidence, note, alert_note (an alert's dismissal note), audit_details, quarantine
+    kind: Mapped[str] = mapped_column(String(16))
+    row_id: Mapped[int] = mapped_column(BigInteger)
+    #: retention or erasure
+    cause: Mapped[str] = mapped_column(String(16))
+    #: the purge run or erasure that did it (named in its audit event)
+    run: Mapped[str] = mapped_column(String(36))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SafeguardingReview(Base):
+    """A safeguarding record past its retention period: kept until a DSL signs it off."""
+
+    __tablename__ = "safeguarding_reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), unique=True)
+    due_since: Mapped[datetime]
+    signed_off_by: Mapped[str | None] = mapped_column(String(64))
+    signed_off_at: Mapped[datetime | None]
+    sign_off_reason: Mapped[str | None] = mapped_column(Text)

@@ -19,7 +19,9 @@ from monitor.cli import (
     digest_cmds,
     evidence_cmds,
     names_cmds,
+    people_cmds,
     queue_cmds,
+    records_cmds,
     removal_cmds,
     retrain_cmds,
     users_cmds,
@@ -48,6 +50,8 @@ app.add_typer(digest_cmds.app, name="digest", help="The weekly management digest
 app.add_typer(users_cmds.app, name="users", help="Web accounts and roles.")
 app.add_typer(evidence_cmds.app, name="evidence", help="Evidence packs for the record.")
 app.add_typer(removal_cmds.app, name="removals", help="Removal requests and their deadlines.")
+app.add_typer(records_cmds.app, name="records", help="Retention, the purge and legal holds.")
+app.add_typer(people_cmds.app, name="people", help="People's rights: export and erasure.")
 
 
 def main() -> None:

@@ -33,6 +33,11 @@ class Permission(StrEnum):
     AUDIT = "audit"
     #: manage accounts
     MANAGE_USERS = "manage_users"
+    #: set and lift legal holds (they stop every purge and erasure that would touch their target)
+    LEGAL_HOLD = "legal_hold"
+    #: answer people's rights requests: export or erase what socmon holds about an author
+    #: (an export holds safeguarding records: grant it only with SAFEGUARDING; a test checks)
+    PEOPLES_RIGHTS = "peoples_rights"
 
 
 #: each role's permissions (every role must have a row: the tests check it)
@@ -40,7 +45,8 @@ PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.MODERATOR: frozenset({Permission.READ, Permission.ACT}),
     Role.SAFEGUARDING_LEAD: frozenset(
-        {Permission.READ, Permission.ACT, Permission.SAFEGUARDING, Permission.AUDIT}
+        {Permission.READ, Permission.ACT, Permission.SAFEGUARDING, Permission.AUDIT,
+         Permission.LEGAL_HOLD}
     ),
     Role.MANAGER: frozenset({Permission.READ, Permission.AUDIT}),
 }
@@ -66,3 +72,7 @@ DSL = holders(Permission.SAFEGUARDING)
 OVERSIGHT = holders(Permission.AUDIT)
 #: who manages accounts
 ADMINS = holders(Permission.MANAGE_USERS)
+#: who sets and lifts legal holds (admins and the DSL)
+HOLD_KEEPERS = holders(Permission.LEGAL_HOLD)
+#: who exports or erases what socmon holds about a person (admins)
+RIGHTS_OFFICERS = holders(Permission.PEOPLES_RIGHTS)

@@ -14,7 +14,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import users
 from monitor.db import transaction
-from monitor.people.roles import ACTORS, ADMINS, DSL, OVERSIGHT, STAFF, Role
+from monitor.people.roles import (
+    ACTORS,
+    ADMINS,
+    DSL,
+    HOLD_KEEPERS,
+    OVERSIGHT,
+    RIGHTS_OFFICERS,
+    STAFF,
+    Role,
+)
 from monitor.runtime import Runtime
 from monitor.storable import is_storable
 from monitor.web.security import LoginLimiter
@@ -81,6 +90,16 @@ class CurrentUser:
         """May manage accounts."""
         return self.role in ADMINS
 
+    @property
+    def keeps_records(self) -> bool:
+        """May set legal holds (and so open the records pages)."""
+        return self.role in HOLD_KEEPERS
+
+    @property
+    def handles_rights(self) -> bool:
+        """May export or erase what socmon holds about a person."""
+        return self.role in RIGHTS_OFFICERS
+
 
 def get_state(request: Request) -> WebState:
     """The app's shared state."""
@@ -125,6 +144,8 @@ ActorUser = Annotated[CurrentUser, Depends(require(ACTORS))]
 DslUser = Annotated[CurrentUser, Depends(require(DSL))]
 OversightUser = Annotated[CurrentUser, Depends(require(OVERSIGHT))]
 AdminUser = Annotated[CurrentUser, Depends(require(ADMINS))]
+HoldUser = Annotated[CurrentUser, Depends(require(HOLD_KEEPERS))]
+RightsUser = Annotated[CurrentUser, Depends(require(RIGHTS_OFFICERS))]
 State = Annotated[WebState, Depends(get_state)]
 
 def storable_input(value: str) -> str:

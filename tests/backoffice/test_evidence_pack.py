@@ -101,11 +101,13 @@ def _demo_alert(rt: Runtime, external_id: str = "demo-4") -> int:
 
 
 def _recompute(line: dict[str, Any]) -> str:
+    # The chain covers the details' hash; the details must still match it.
+    assert audit.details_digest(line["details"]) == line["details_sha256"]
     return audit.event_hash(
         seq=line["seq"], at=datetime.fromisoformat(line["at"]), actor=line["actor"],
         action=line["action"], target_type=line["target_type"], target_id=line["target_id"],
         details=line["details"], evidence_sha256=line["evidence_sha256"],
-        prev_hash=line["prev_hash"])
+        prev_hash=line["prev_hash"], details_sha256=line["details_sha256"])
 
 
 def test_pack_survives_deletion_on_the_platform_and_edits_of_the_store(

@@ -78,6 +78,14 @@ TABLE: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/removals"): ACTORS,
     ("POST", "/removals/{request_id}/contact"): ACTORS,
     ("POST", "/removals/{request_id}/confirm"): ACTORS,
+    ("GET", "/admin/holds"): DSL,
+    ("POST", "/admin/holds"): DSL,
+    ("POST", "/admin/holds/{hold_id}/release"): DSL,
+    ("GET", "/records/reviews"): DSL,
+    ("POST", "/records/reviews/{alert_id}/sign-off"): DSL,
+    ("GET", "/admin/people"): {A},
+    ("GET", "/admin/people/export.json"): {A},
+    ("POST", "/admin/people/erase"): {A},
 }
 
 
@@ -96,6 +104,10 @@ def _body(method: str, path: str) -> dict[str, Any]:
                       "reason": "consent withdrawn", "url": "https://elsewhere.example/p/1"},
         "/removals/{request_id}/contact": {"note": "emailed the host"},
         "/removals/{request_id}/confirm": {"note": "checked: gone"},
+        "/admin/holds": {"scope": "channel", "target": "demo", "reason": "inquiry"},
+        "/admin/holds/{hold_id}/release": {"reason": "closed"},
+        "/records/reviews/{alert_id}/sign-off": {"reason": "case closed"},
+        "/admin/people/erase": {"platform": "demo", "author": "nobody", "confirm": "nobody"},
     }
     bodies: dict[str, dict[str, Any]] = {
         "/api/v1/alerts/{alert_id}/assign": {"username": "demo-moderator"},
@@ -147,7 +159,7 @@ def test_every_route_but_the_public_ones_checks_a_role(runtime: Runtime) -> None
 
 def _request(client: TestClient, method: str, path: str, *, alert_id: int) -> int:
     url = (path.replace("{alert_id}", str(alert_id)).replace("{username}", "victim")
-           .replace("{request_id}", "1"))
+           .replace("{request_id}", "1").replace("{hold_id}", "1"))
     return client.request(method, url, follow_redirects=False, **_body(method, path)).status_code
 
 
