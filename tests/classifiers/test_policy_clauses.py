@@ -21,7 +21,7 @@ from classifiers.policy import PolicyClassifier
 
 CASES: list[dict[str, Any]] = yaml.safe_load(
     (Path(__file__).parent / "data" / "policy_cases.yaml").read_text("utf-8"))["cases"]
-#: cases the shipped classifier gets wrong (rules-5 with the round-8 cascade), by id, each with
+#: cases the shipped classifier gets wrong (rules-6 with the round-10 encoder), by id, each with
 #: what it does instead: strict, so a fix fails as XPASS until it is taken off this list, and
 #: any other case that starts failing is a regression
 KNOWN_GAPS: dict[str, str] = {
@@ -38,7 +38,6 @@ KNOWN_GAPS: dict[str, str] = {
     "counter_speech-8": "adds hate",
     "threats_veiled-7": "misses threat",
     "sexual_explicit-7": "misses sexual",
-    "sexual_about_adults-3": "misses sexual",
     "sexual_about_child-3": "misses safeguarding",
     "sexual_about_child-6": "misses safeguarding",
     "sexual_about_child-7": "misses safeguarding",
@@ -46,6 +45,9 @@ KNOWN_GAPS: dict[str, str] = {
     "identifying_contact-7": "misses identifying",
     "identifying_contact-12": "misses identifying",
     "multi_label-1": "misses identifying",
+    # round 10 (its trade, measured in docs/model-card.md): fixed sexual_about_adults-3
+    "fair_complaints-9": "adds threat",
+    "multi_label-9": "misses safeguarding",
 }
 
 
