@@ -33,6 +33,8 @@ class Permission(StrEnum):
     AUDIT = "audit"
     #: manage accounts
     MANAGE_USERS = "manage_users"
+    #: shape the policy: organisation rules and settings in the lab, promote and discard
+    SHAPE_POLICY = "shape_policy"
 
 
 #: each role's permissions (every role must have a row: the tests check it)
@@ -66,3 +68,5 @@ DSL = holders(Permission.SAFEGUARDING)
 OVERSIGHT = holders(Permission.AUDIT)
 #: who manages accounts
 ADMINS = holders(Permission.MANAGE_USERS)
+#: who edits the organisation's rules and promotes or discards lab candidates
+POLICY_EDITORS = holders(Permission.SHAPE_POLICY)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import users
 from monitor.db import transaction
-from monitor.people.roles import ACTORS, ADMINS, DSL, OVERSIGHT, STAFF, Role
+from monitor.people.roles import ACTORS, ADMINS, DSL, OVERSIGHT, POLICY_EDITORS, STAFF, Role
 from monitor.runtime import Runtime
 from monitor.storable import is_storable
 from monitor.web.security import LoginLimiter
@@ -77,6 +77,11 @@ class CurrentUser:
         return self.role in OVERSIGHT
 
     @property
+    def shapes_policy(self) -> bool:
+        """May edit the organisation's rules and promote lab candidates."""
+        return self.role in POLICY_EDITORS
+
+    @property
     def is_admin(self) -> bool:
         """May manage accounts."""
         return self.role in ADMINS
@@ -125,6 +130,7 @@ ActorUser = Annotated[CurrentUser, Depends(require(ACTORS))]
 DslUser = Annotated[CurrentUser, Depends(require(DSL))]
 OversightUser = Annotated[CurrentUser, Depends(require(OVERSIGHT))]
 AdminUser = Annotated[CurrentUser, Depends(require(ADMINS))]
+PolicyUser = Annotated[CurrentUser, Depends(require(POLICY_EDITORS))]
 State = Annotated[WebState, Depends(get_state)]
 
 def storable_input(value: str) -> str:

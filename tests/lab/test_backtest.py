@@ -27,7 +27,8 @@ def test_sensitivity_change_estimate_matches_what_the_candidate_then_produces(
     texts = history_texts()
     ingest(runtime, texts, now=now)
     decisions = decide_all(runtime)
-    assert decisions["actioned"] and decisions["dismissed"]
+    assert decisions["actioned"]
+    assert decisions["dismissed"]
     live_alerts = _alerts(runtime, "demo")
 
     with runtime.factory() as session:

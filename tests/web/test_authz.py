@@ -74,6 +74,14 @@ TABLE: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/api/v1/users/{username}/disable"): {A},
     ("POST", "/api/v1/users/{username}/reset-password"): {A},
     ("POST", "/api/v1/users/{username}/unlock"): {A},
+    ("GET", "/lab"): OVERSIGHT,
+    ("POST", "/lab/rules"): {A},
+    ("POST", "/lab/rules/{rule_id}"): {A},
+    ("POST", "/lab/rules/{rule_id}/remove"): {A},
+    ("POST", "/lab/settings"): {A},
+    ("POST", "/lab/shadow"): {A},
+    ("POST", "/lab/promote"): {A},
+    ("POST", "/lab/discard"): {A},
 }
 
 
@@ -88,6 +96,12 @@ def _body(method: str, path: str) -> dict[str, Any]:
         "/alerts/{alert_id}/act": {"action": "note", "note": "checked"},
         "/alerts/{alert_id}/acknowledge": {"handover": "rang the family"},
         "/admin/users": {"username": "newbie", "role": "moderator"},
+        "/lab/rules": {"kind": "watch", "text": "grendon rats", "label": "abuse",
+                       "severity": "high", "reason": "a local slur"},
+        "/lab/shadow": {"hours": "1"},
+        "/lab/settings": {"sensitivity": "0.6"},
+        "/lab/promote": {"reason": "checked"},
+        "/lab/discard": {"reason": "not needed"},
     }
     bodies: dict[str, dict[str, Any]] = {
         "/api/v1/alerts/{alert_id}/assign": {"username": "demo-moderator"},
@@ -138,7 +152,8 @@ def test_every_route_but_the_public_ones_checks_a_role(runtime: Runtime) -> None
 
 
 def _request(client: TestClient, method: str, path: str, *, alert_id: int) -> int:
-    url = path.replace("{alert_id}", str(alert_id)).replace("{username}", "victim")
+    url = (path.replace("{alert_id}", str(alert_id)).replace("{username}", "victim")
+           .replace("{rule_id}", "1"))
     return client.request(method, url, follow_redirects=False, **_body(method, path)).status_code
 
 
