@@ -20,7 +20,7 @@ from monitor.runtime import Runtime, build_runtime
 from monitor.users import seed_demo_users
 from tests.lab.conftest import ingest
 from tests.web.test_browser import ARGS, CHROMIUM
-from tests.web.test_browser import server as server  # noqa: F401  (the fixture)
+from tests.web.test_browser import server as server
 
 pytestmark = [
     pytest.mark.browser,
@@ -54,7 +54,7 @@ def runtime(settings: Settings, tmp_path: Path) -> Iterator[Runtime]:
     rt.close()
 
 
-def test_admin_shadows_and_promotes_a_watched_phrase(runtime: Runtime, server: str,  # noqa: F811
+def test_admin_shadows_and_promotes_a_watched_phrase(runtime: Runtime, server: str,
                                                       now: datetime) -> None:
     from playwright.sync_api import expect, sync_playwright
 
