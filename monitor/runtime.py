@@ -19,8 +19,8 @@ from config.settings import ChannelConfig, Settings
 from connectors import registry as connector_registry
 from connectors.base import Connector
 from monitor import db, model_registry
-from monitor.lab.live import build_classifier, lab_version, live_policy
 from monitor.leases import owner_id
+from monitor.live_policy import build_classifier, lab_version, live_policy
 from monitor.models import AuditEvent, ProtectedName
 from monitor.poller import sync_channels
 

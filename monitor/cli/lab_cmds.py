@@ -23,7 +23,7 @@ from monitor.cli.common import (
 from monitor.db import transaction
 from monitor.lab import candidates, rules
 from monitor.lab.backtest import BacktestError, Candidate, Report, backtest
-from monitor.lab.live import live_rules
+from monitor.live_policy import live_rules
 from monitor.models import OrgRuleVersion
 from monitor.runtime import load_names
 

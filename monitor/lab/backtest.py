@@ -24,7 +24,7 @@ from classifiers.base import Classifier, Label, ProtectedName, Severity, Verdict
 from classifiers.org_rules import OrgRule, OrgRuleSet, base_of
 from config.settings import Settings
 from monitor import model_registry
-from monitor.lab.live import Policy, build_classifier, live_policy
+from monitor.live_policy import Policy, build_classifier, live_policy
 from monitor.models import Alert, AlertState, Item, ModelVersion, utcnow
 from monitor.models import Verdict as VerdictRow
 from monitor.routing import route

@@ -14,7 +14,7 @@ from config.settings import Settings
 from monitor import audit, model_registry
 from monitor.lab import rules
 from monitor.lab.backtest import Candidate
-from monitor.lab.live import LAB_PROMOTED, Policy, build_classifier, live_policy
+from monitor.live_policy import LAB_PROMOTED, Policy, build_classifier, live_policy
 from monitor.models import LabCandidate, LabPolicy, utcnow
 
 #: a gate looks at the candidate's classifier and returns the failures to show (none: pass)

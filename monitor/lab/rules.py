@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from classifiers.base import Label, Severity
 from classifiers.org_rules import OrgRule, OrgRuleSet, RuleKind
 from monitor import audit
-from monitor.lab.live import to_rule
+from monitor.live_policy import to_rule
 from monitor.models import OrgRuleRow, OrgRuleVersion, RuleState, utcnow
 
 MAX_TEXT = 200

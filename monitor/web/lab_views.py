@@ -13,7 +13,7 @@ from classifiers.base import Label, Severity
 from classifiers.org_rules import RuleKind
 from monitor.lab import candidates, rules, shadow
 from monitor.lab.backtest import BacktestError, Change, Report, backtest
-from monitor.lab.live import live_policy
+from monitor.live_policy import live_policy
 from monitor.models import AuditEvent, Item
 from monitor.runtime import load_names
 from monitor.web.actions import BadInput
