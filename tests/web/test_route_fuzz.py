@@ -50,7 +50,7 @@ UNSTORABLE = ("\x00", "a\x00b", "\ud800", "x\udfffy")
 #: form values that decode to NUL, and to what a lone surrogate looks like in UTF-8
 UNSTORABLE_FORM = ("%00", "a%00b", "%ED%A0%80")
 #: valid path parameters that name nothing
-ABSENT = {"alert_id": "987654321", "username": "no-such-user"}
+ABSENT = {"alert_id": "987654321", "username": "no-such-user", "rule_id": "987654321"}
 EXTRA_METHODS = ("PUT", "PATCH", "DELETE")
 FORM = "application/x-www-form-urlencoded"
 
@@ -346,7 +346,7 @@ def run_fuzz(runtime: Runtime, seeded: Seeded, accounts: dict[str, tuple[str, st
     if signed_in:
         login(client, *accounts["admin"])
     valid = {"alert_id": str(seeded.abuse), "username": accounts["moderator"][0],
-             "path": "app.css"}
+             "path": "app.css", "rule_id": "1"}
     outcome = Outcome(0, Counter(), [], {}, 0)
     pool = AlertPool(runtime, seeded=seeded, fresh=signed_in)
     current: Operation | None = None
