@@ -81,7 +81,8 @@ class Change:
 class Report:
     """A back-test's result: counts side by side, the changes, the moderators' view of them."""
 
-    weeks: int
+    #: the window's length in weeks (a live shadow's may be a fraction)
+    weeks: float
     since: datetime
     until: datetime
     method: str

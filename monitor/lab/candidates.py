@@ -146,9 +146,14 @@ def promote(session: Session, settings: Settings, *, names: Sequence[ProtectedNa
     row = row or open_candidate(session, actor=actor)
     went_live = rules.go_live(session)
     if spec.get("sensitivity") is not None or spec.get("thresholds"):
-        session.add(LabPolicy(sensitivity=spec.get("sensitivity"),
-                              thresholds=dict(spec.get("thresholds") or {}), candidate_id=row.id,
-                              actor=actor, promoted_at=utcnow()))
+        # The newest row is the whole promoted policy: what it does not change stays as live.
+        live = live_policy(session, settings)
+        sensitivity = spec.get("sensitivity")
+        session.add(LabPolicy(
+            sensitivity=live.sensitivity if sensitivity is None else sensitivity,
+            thresholds={**{k.value: v for k, v in live.thresholds.items()},
+                        **(spec.get("thresholds") or {})},
+            candidate_id=row.id, actor=actor, promoted_at=utcnow()))
     if spec.get("model_version"):
         from monitor.retrain import RetrainError, rollback
 

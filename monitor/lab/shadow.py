@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -63,8 +64,9 @@ def report(session: Any, runtime: Runtime, candidate: LabCandidate) -> Report:
     from monitor.lab.backtest import Change
     from monitor.routing import route
 
-    since = candidate.shadow_from or utcnow()
-    until = candidate.shadow_until or since
+    now = utcnow()
+    since = candidate.shadow_from or now
+    until = min(candidate.shadow_until or now, now)
     rows = session.execute(
         select(ShadowVerdict.item_id, ShadowVerdict.labels, ShadowVerdict.severity,
                VerdictRow.labels, VerdictRow.severity, Item.created_at, Alert.state)
@@ -72,7 +74,8 @@ def report(session: Any, runtime: Runtime, candidate: LabCandidate) -> Report:
         .join(VerdictRow, VerdictRow.item_id == Item.id)
         .outerjoin(Alert, Alert.item_id == Item.id)
         .where(ShadowVerdict.candidate_id == candidate.id))
-    weeks = max(1, round((until - since).total_seconds() / (7 * 86400)))
+    # the weekly estimate scales what the shadow saw so far (at least an hour of it)
+    weeks = max(until - since, timedelta(hours=1)) / timedelta(weeks=1)
     out = Report(weeks=weeks, since=since, until=until, method="live shadow")
     routing = runtime.settings.routing
     for item_id, labels, severity, live_labels, live_severity, created, state in rows:

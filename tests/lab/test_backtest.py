@@ -77,3 +77,25 @@ def test_threshold_change_from_stored_scores_matches_reclassifying(
         candidates.promote(session, runtime.settings, names=[], reason="try", actor="admin")
     ingest(runtime, texts, now=now, channel="replay", prefix="r")
     assert _alerts(runtime, "replay") == fast.candidate_alerts
+
+
+def test_promoted_settings_accumulate_and_the_runtime_rebuilds_before_the_next_poll(
+        runtime: Runtime) -> None:
+    from classifiers.policy import PolicyClassifier
+    from monitor.live_policy import live_policy
+
+    first = runtime.current_classifier()
+    assert runtime.current_classifier() is first  # nothing changed: no rebuild
+    for sensitivity, thresholds in ((0.7, {}), (None, {Label.ABUSE: 0.4})):
+        with transaction(runtime.factory) as session:
+            candidates.set_settings(session, sensitivity=sensitivity, thresholds=thresholds,
+                                    model_version=None, actor="admin")
+            candidates.promote(session, runtime.settings, names=[], reason="tune",
+                               actor="admin")
+    rebuilt = runtime.current_classifier()
+    assert isinstance(rebuilt, PolicyClassifier)
+    assert rebuilt is not first
+    assert (rebuilt.sensitivity, rebuilt.overrides) == (0.7, {Label.ABUSE: 0.4})
+    with runtime.factory() as session:
+        live = live_policy(session, runtime.settings)
+    assert (live.sensitivity, dict(live.thresholds)) == (0.7, {Label.ABUSE: 0.4})
