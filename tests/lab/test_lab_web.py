@@ -104,3 +104,30 @@ def test_safeguarding_texts_only_for_roles_that_may_read_them(
     assert "text shown to the safeguarding lead only" in manager.text
     assert SECRET in dsl.text
     assert 'id="add-rule"' not in manager.text  # the lab is read-only for managers
+
+
+def test_rules_are_edited_and_removed_in_the_browser_with_every_version_kept(
+        runtime: Runtime, client_for: Callable[[str], TestClient]) -> None:
+    admin = client_for("admin")
+    admin.post("/lab/rules", data={"kind": "allow", "text": "Dick Wood", "label": "profanity",
+                                   "severity": "low", "reason": "our caretaker"})
+    assert admin.post("/lab/promote", data={"reason": "ok"},
+                      follow_redirects=False).status_code == 303
+    edited = admin.post("/lab/rules/1", data={"text": "Mr Dick Wood", "label": "profanity",
+                                              "severity": "low", "reason": "narrower"},
+                        follow_redirects=False)
+    assert edited.status_code == 303
+    assert admin.post("/lab/rules/1/remove", data={"reason": "retired"},
+                      follow_redirects=False).status_code == 303
+    missing = admin.post("/lab/rules/77/remove", data={"reason": "x"})
+    assert missing.status_code == 422
+    assert "no rule 77" in missing.text
+    no_reason = admin.post("/lab/rules", data={"kind": "watch", "text": "x y", "label": "abuse",
+                                               "severity": "high", "reason": " "})
+    assert no_reason.status_code == 422
+    with runtime.factory() as session:
+        versions = [(v.version, v.state, v.text, v.removed) for v in rules.history(session, 1)]
+    assert versions == [(1, "live", "Dick Wood", False), (2, "discarded", "Mr Dick Wood", False),
+                        (3, "draft", "Mr Dick Wood", True)]
+    page = admin.get("/lab")
+    assert "(removal)" in page.text
