@@ -103,6 +103,8 @@ class Verdict:
     reasons: tuple[str, ...] = ()
     model_version: str = ""
     severity: Severity = field(default=Severity.NONE)
+    #: the queue an organisation rule chose for this verdict; empty: the routing config decides
+    queue: str = ""
 
     @property
     def flagged(self) -> bool:

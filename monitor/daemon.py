@@ -18,6 +18,7 @@ from monitor.db import transaction
 from monitor.digest import job as digest_job
 from monitor.digest.deliver import DigestSender
 from monitor.ingest import NOTIFY_KIND
+from monitor.lab import shadow as lab_shadow
 from monitor.models import utcnow
 from monitor.poller import PollResult, poll_channel, reclaim_dead_leases
 from monitor.records import job as records_job
@@ -67,6 +68,7 @@ class Daemon:
             removal_deadlines.register,
             maintenance.register,
             retrain.register,
+            lab_shadow.register,
             *(extra_jobs or []),
         ]
         if runtime.settings.digest.enabled:

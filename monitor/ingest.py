@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from classifiers.base import Classifier, Verdict, make_verdict
+from classifiers.org_rules import classify_authored
 from config.settings import Routing
 from connectors.base import Item as FetchedItem
 from connectors.base import Unreadable
@@ -64,9 +65,15 @@ class Classified:
     failed: dict[int, str] = field(default_factory=dict)
 
 
-def classify_safely(classifier: Classifier, texts: Sequence[str]) -> Classified:
-    """Classify a batch; a text the classifier chokes on gets an error verdict, never a loss."""
+def classify_safely(classifier: Classifier, texts: Sequence[str],
+                    authors: Sequence[tuple[str, str] | None] | None = None) -> Classified:
+    """Classify a batch; a text the classifier chokes on gets an error verdict, never a loss.
+
+    `authors` ((platform, author id) per text) lets the organisation's author rules apply.
+    """
     try:
+        if authors is not None:
+            return Classified(classify_authored(classifier, texts, authors))
         return Classified(classifier.classify(texts))
     except Exception:
         log.exception("classifier failed on a batch of %d; retrying one by one", len(texts))
@@ -184,7 +191,9 @@ def ingest_page(
     # A page may repeat an id; keep the first occurrence, as the insert did.
     firsts = {item.external_id: item for item in reversed(items)}
     fresh = [firsts[external_id] for external_id in new_ids]
-    classified = classify_safely(classifier, [item.text[:MAX_TEXT] for item in fresh])
+    classified = classify_safely(
+        classifier, [item.text[:MAX_TEXT] for item in fresh],
+        [(item.platform, item.author_id) if item.author_id else None for item in fresh])
     # The organisation's own posts naming a child whose photo consent is withdrawn.
     verdicts = consent.flag_own_posts(session, fresh, classified.verdicts)
     for i, reason in classified.failed.items():

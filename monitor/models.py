@@ -537,3 +537,91 @@ class SafeguardingReview(Base):
     signed_off_by: Mapped[str | None] = mapped_column(String(64))
     signed_off_at: Mapped[datetime | None]
     sign_off_reason: Mapped[str | None] = mapped_column(Text)
+class RuleState(StrEnum):
+    """Where one version of an organisation rule stands in the policy lab."""
+
+    DRAFT = "draft"
+    LIVE = "live"
+    SUPERSEDED = "superseded"
+    DISCARDED = "discarded"
+
+
+class OrgRuleRow(Base):
+    """An organisation rule's identity; its content lives in its versions (all kept)."""
+
+    __tablename__ = "org_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OrgRuleVersion(Base):
+    """One version of an organisation rule: a draft, the live one, or history."""
+
+    __tablename__ = "org_rule_versions"
+    __table_args__ = (
+        UniqueConstraint("rule_id", "version", name="uq_org_rule_version"),
+        Index("ix_org_rule_versions_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("org_rules.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(String(500))
+    label: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16))
+    queue: Mapped[str] = mapped_column(String(32), default="")
+    platform: Mapped[str] = mapped_column(String(32), default="")
+    #: a version that takes the rule out when it goes live
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[RuleState] = mapped_column(String(16), default=RuleState.DRAFT)
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]
+
+
+class LabCandidate(Base):
+    """A change under test in the policy lab: the draft rules plus settings or a model."""
+
+    __tablename__ = "lab_candidates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    #: {"sensitivity": float, "thresholds": {label: float}, "model_version": str}
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    shadow_until: Mapped[datetime | None]
+    shadow_from: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class LabPolicy(Base):
+    """Classifier settings promoted from the lab (the newest row wins over the config file)."""
+
+    __tablename__ = "lab_policy"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sensitivity: Mapped[float | None]
+    thresholds: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    candidate_id: Mapped[int | None] = mapped_column(ForeignKey("lab_candidates.id"))
+    actor: Mapped[str] = mapped_column(String(64))
+    promoted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ShadowVerdict(Base):
+    """What a candidate in live shadow said about a new item (it opened no alert)."""
+
+    __tablename__ = "lab_shadow_verdicts"
+    __table_args__ = (UniqueConstraint("candidate_id", "item_id", name="uq_shadow_item"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("lab_candidates.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    labels: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    severity: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

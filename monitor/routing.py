@@ -48,6 +48,7 @@ def route(routing: Routing, verdict: Verdict, *, now: datetime) -> Route | None:
     for rule in routing.rules:
         if rule.label in verdict.labels:
             notify.extend(r for r in rule.notify if r not in notify)
+    queue = verdict.queue or queue  # an organisation rule's own routing wins
     due = now + (deadline or deadline_for(routing, verdict.severity))
     return Route(
         queue=queue,

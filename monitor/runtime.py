@@ -12,8 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from classifiers import registry as classifier_registry
-from classifiers.base import Classifier, Label
+from classifiers.base import Classifier
 from classifiers.base import ProtectedName as Name
 from config.loader import ConfigError
 from config.settings import ChannelConfig, Settings
@@ -21,6 +20,7 @@ from connectors import registry as connector_registry
 from connectors.base import Connector
 from monitor import db, model_registry
 from monitor.leases import owner_id
+from monitor.live_policy import build_classifier, lab_version, live_policy
 from monitor.models import AuditEvent, ProtectedName
 from monitor.poller import sync_channels
 
@@ -88,7 +88,8 @@ class Runtime:
     connectors: dict[str, Connector]
     owner: str = field(default_factory=owner_id)
     _classifier: Classifier | None = None
-    _names_version: int = -1
+    #: (names register, lab policy) versions the classifier was built with
+    _names_version: tuple[int, int] = (-1, -1)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -105,39 +106,31 @@ class Runtime:
             self._classifier = self._build_classifier()
 
     def current_classifier(self) -> Classifier:
-        """The classifier, rebuilt first if the names register changed since it was built.
+        """The classifier, rebuilt first if the names register or the lab's policy changed.
 
-        Polls ask for it before each pass (one indexed query), so a pupil added with
-        `socmon names import` while the daemon runs is protected from the next poll on.
+        Polls ask for it before each pass (two indexed queries), so a pupil added with
+        `socmon names import`, or a rule promoted in the policy lab, while the daemon runs
+        is applied from the next poll on.
         """
         with self.factory() as session:
-            version = names_version(session)
+            version = (names_version(session), lab_version(session))
         if version != self._names_version and self._classifier is not None:
-            log.info("the names register changed; reloading the classifier")
+            log.info("the names register or the lab's policy changed; reloading the classifier")
             self.reload_classifier()
         return self.classifier
 
     def _build_classifier(self) -> Classifier:
         with self.factory() as session:
-            self._names_version = names_version(session)
+            self._names_version = (names_version(session), lab_version(session))
             names = load_names(session)
+            policy = live_policy(session, self.settings)
             try:
                 model_dir = model_registry.active_model_path(session, self.settings.data_dir)
             except model_registry.ModelFilesMissing as exc:
                 log.error("%s; serving the packaged model", exc)
                 model_dir = None
-        cfg = self.settings.classifier
-        thresholds = {Label(k): v for k, v in cfg.thresholds.items()}
-        if model_dir is not None and cfg.name == "policy":
-            # Imported here: keeps scikit-learn out of the start-up of commands that never
-            # classify.
-            from classifiers.retrain import policy_from_dir
-
-            return policy_from_dir(model_dir, names=names, sensitivity=cfg.sensitivity,
-                                   thresholds=thresholds or None)
-        return classifier_registry.build(
-            cfg.name, names=names, sensitivity=cfg.sensitivity, thresholds=thresholds or None
-        )
+        return build_classifier(self.settings.classifier.name, policy, names=names,
+                                model_dir=model_dir)
 
     def channel_config(self, name: str) -> ChannelConfig:
         """The configured channel called `name`."""

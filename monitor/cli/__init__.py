@@ -18,6 +18,7 @@ from monitor.cli import (
     db_cmds,
     digest_cmds,
     evidence_cmds,
+    lab_cmds,
     names_cmds,
     people_cmds,
     queue_cmds,
@@ -52,6 +53,7 @@ app.add_typer(evidence_cmds.app, name="evidence", help="Evidence packs for the r
 app.add_typer(removal_cmds.app, name="removals", help="Removal requests and their deadlines.")
 app.add_typer(records_cmds.app, name="records", help="Retention, the purge and legal holds.")
 app.add_typer(people_cmds.app, name="people", help="People's rights: export and erasure.")
+app.add_typer(lab_cmds.app, name="lab", help="The policy lab: rules, back-tests, promotion.")
 
 
 def main() -> None:

@@ -38,6 +38,8 @@ class Permission(StrEnum):
     #: answer people's rights requests: export or erase what socmon holds about an author
     #: (an export holds safeguarding records: grant it only with SAFEGUARDING; a test checks)
     PEOPLES_RIGHTS = "peoples_rights"
+    #: shape the policy: organisation rules and settings in the lab, promote and discard
+    SHAPE_POLICY = "shape_policy"
 
 
 #: each role's permissions (every role must have a row: the tests check it)
@@ -76,3 +78,5 @@ ADMINS = holders(Permission.MANAGE_USERS)
 HOLD_KEEPERS = holders(Permission.LEGAL_HOLD)
 #: who exports or erases what socmon holds about a person (admins)
 RIGHTS_OFFICERS = holders(Permission.PEOPLES_RIGHTS)
+#: who edits the organisation's rules and promotes or discards lab candidates
+POLICY_EDITORS = holders(Permission.SHAPE_POLICY)

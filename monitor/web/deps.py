@@ -20,6 +20,7 @@ from monitor.people.roles import (
     DSL,
     HOLD_KEEPERS,
     OVERSIGHT,
+    POLICY_EDITORS,
     RIGHTS_OFFICERS,
     STAFF,
     Role,
@@ -86,6 +87,11 @@ class CurrentUser:
         return self.role in OVERSIGHT
 
     @property
+    def shapes_policy(self) -> bool:
+        """May edit the organisation's rules and promote lab candidates."""
+        return self.role in POLICY_EDITORS
+
+    @property
     def is_admin(self) -> bool:
         """May manage accounts."""
         return self.role in ADMINS
@@ -146,6 +152,7 @@ OversightUser = Annotated[CurrentUser, Depends(require(OVERSIGHT))]
 AdminUser = Annotated[CurrentUser, Depends(require(ADMINS))]
 HoldUser = Annotated[CurrentUser, Depends(require(HOLD_KEEPERS))]
 RightsUser = Annotated[CurrentUser, Depends(require(RIGHTS_OFFICERS))]
+PolicyUser = Annotated[CurrentUser, Depends(require(POLICY_EDITORS))]
 State = Annotated[WebState, Depends(get_state)]
 
 def storable_input(value: str) -> str:

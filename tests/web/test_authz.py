@@ -86,6 +86,14 @@ TABLE: dict[tuple[str, str], set[str] | None] = {
     ("GET", "/admin/people"): {A},
     ("GET", "/admin/people/export.json"): {A},
     ("POST", "/admin/people/erase"): {A},
+    ("GET", "/lab"): OVERSIGHT,
+    ("POST", "/lab/rules"): {A},
+    ("POST", "/lab/rules/{rule_id}"): {A},
+    ("POST", "/lab/rules/{rule_id}/remove"): {A},
+    ("POST", "/lab/settings"): {A},
+    ("POST", "/lab/shadow"): {A},
+    ("POST", "/lab/promote"): {A},
+    ("POST", "/lab/discard"): {A},
 }
 
 
@@ -108,6 +116,12 @@ def _body(method: str, path: str) -> dict[str, Any]:
         "/admin/holds/{hold_id}/release": {"reason": "closed"},
         "/records/reviews/{alert_id}/sign-off": {"reason": "case closed"},
         "/admin/people/erase": {"platform": "demo", "author": "nobody", "confirm": "nobody"},
+        "/lab/rules": {"kind": "watch", "text": "grendon rats", "label": "abuse",
+                       "severity": "high", "reason": "a local slur"},
+        "/lab/shadow": {"hours": "1"},
+        "/lab/settings": {"sensitivity": "0.6"},
+        "/lab/promote": {"reason": "checked"},
+        "/lab/discard": {"reason": "not needed"},
     }
     bodies: dict[str, dict[str, Any]] = {
         "/api/v1/alerts/{alert_id}/assign": {"username": "demo-moderator"},
@@ -159,7 +173,7 @@ def test_every_route_but_the_public_ones_checks_a_role(runtime: Runtime) -> None
 
 def _request(client: TestClient, method: str, path: str, *, alert_id: int) -> int:
     url = (path.replace("{alert_id}", str(alert_id)).replace("{username}", "victim")
-           .replace("{request_id}", "1").replace("{hold_id}", "1"))
+           .replace("{request_id}", "1").replace("{hold_id}", "1").replace("{rule_id}", "1"))
     return client.request(method, url, follow_redirects=False, **_body(method, path)).status_code
 
 

@@ -51,7 +51,7 @@ UNSTORABLE = ("\x00", "a\x00b", "\ud800", "x\udfffy")
 UNSTORABLE_FORM = ("%00", "a%00b", "%ED%A0%80")
 #: valid path parameters that name nothing
 ABSENT = {"alert_id": "987654321", "username": "no-such-user", "request_id": "987654321",
-          "hold_id": "987654321"}
+          "hold_id": "987654321", "rule_id": "987654321"}
 EXTRA_METHODS = ("PUT", "PATCH", "DELETE")
 FORM = "application/x-www-form-urlencoded"
 
@@ -347,7 +347,7 @@ def run_fuzz(runtime: Runtime, seeded: Seeded, accounts: dict[str, tuple[str, st
     if signed_in:
         login(client, *accounts["admin"])
     valid = {"alert_id": str(seeded.abuse), "username": accounts["moderator"][0],
-             "path": "app.css", "request_id": "1", "hold_id": "1"}
+             "path": "app.css", "request_id": "1", "hold_id": "1", "rule_id": "1"}
     outcome = Outcome(0, Counter(), [], {}, 0)
     pool = AlertPool(runtime, seeded=seeded, fresh=signed_in)
     current: Operation | None = None

@@ -1,0 +1,1 @@
+"""The policy lab: the organisation's own rules, shadow runs and back-tests, gated promotion."""
