@@ -213,6 +213,17 @@ class Digest(Strict):
         return value
 
 
+class Review(Strict):
+    """The governors' annual review pack: the leads the DfE standards ask to be named."""
+
+    #: the member of the senior leadership team responsible for filtering and monitoring
+    senior_lead: Annotated[str, Field(max_length=128)] = ""
+    #: the governor (or trustee) responsible for filtering and monitoring
+    governor_lead: Annotated[str, Field(max_length=128)] = ""
+    #: the organisation's name on the cover
+    organisation: Annotated[str, Field(max_length=200)] = ""
+
+
 def default_data_dir() -> Path:
     """Where the embedded default keeps its SQLite file and demo state."""
     return Path.home() / ".local" / "share" / "socmon"
@@ -246,6 +257,7 @@ class Settings(BaseSettings):
     smtp: Smtp = Field(default_factory=Smtp)
     notifications: Notifications = Field(default_factory=Notifications)
     digest: Digest = Field(default_factory=Digest)
+    review: Review = Field(default_factory=Review)
 
     @field_validator("data_dir")
     @classmethod

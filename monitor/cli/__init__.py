@@ -13,14 +13,17 @@ from typer._click.exceptions import ClickException
 from config.loader import ConfigError
 from monitor.cli import (
     audit_cmds,
+    changes_cmds,
     channel_cmds,
     daemon_cmds,
     db_cmds,
     digest_cmds,
     evidence_cmds,
     names_cmds,
+    privacy_cmds,
     queue_cmds,
     retrain_cmds,
+    review_cmds,
     users_cmds,
 )
 from monitor.cli import model as model_cmds
@@ -46,6 +49,9 @@ app.add_typer(model_cmds.model_app, name="model", help="Train and evaluate the c
 app.add_typer(digest_cmds.app, name="digest", help="The weekly management digest.")
 app.add_typer(users_cmds.app, name="users", help="Web accounts and roles.")
 app.add_typer(evidence_cmds.app, name="evidence", help="Evidence packs for the record.")
+app.command("review")(review_cmds.review_command)
+app.add_typer(privacy_cmds.app, name="privacy", help="The record of what socmon holds and why.")
+app.add_typer(changes_cmds.app, name="changes", help="Changes to how socmon judges, and why.")
 
 
 def main() -> None:
