@@ -48,7 +48,7 @@ CHANGE_KINDS: Mapping[str, str] = {
     "names.import": "names register",
 }
 #: pydantic's mask of a secret (never recorded, should one ever reach these sections)
-_SECRET_MASK = "*" * 10  # noqa: S105 - the mask, not a password
+_SECRET_MASK = "*" * 10
 
 
 def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
@@ -115,7 +115,7 @@ def pending_reason(session: Session) -> str | None:
 
 
 def record_if_changed(session: Session, settings: Settings, *, actor: str,
-                      reason: str | None = None) -> AuditEvent | None:
+                      reason: str | None = None, at: datetime | None = None) -> AuditEvent | None:
     """Audit the judging configuration when it differs from the last recorded; the event.
 
     Runs in the caller's transaction. The chain's head is locked first, so two replicas
@@ -137,7 +137,7 @@ def record_if_changed(session: Session, settings: Settings, *, actor: str,
         "config": current,
     }
     return audit.record(session, actor=actor, action=CONFIG_CHANGED, target_type="config",
-                        target_id="judging", details=details)
+                        target_id="judging", details=details, at=at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +196,7 @@ def list_changes(session: Session, *, start: datetime | None = None,
     if end is not None:
         query = query.where(AuditEvent.at < end)
     out: list[Change] = []
-    for event in session.execute(query.order_by(AuditEvent.seq)).scalars():
+    for event in session.execute(query.order_by(AuditEvent.at, AuditEvent.seq)).scalars():
         details = event.details or {}
         keys = ({k: (v.get("old"), v.get("new")) for k, v in details.get("changes", {}).items()}
                 if event.action == CONFIG_CHANGED else {})
