@@ -74,6 +74,10 @@ TABLE: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/api/v1/users/{username}/disable"): {A},
     ("POST", "/api/v1/users/{username}/reset-password"): {A},
     ("POST", "/api/v1/users/{username}/unlock"): {A},
+    ("GET", "/records/privacy"): DSL,
+    ("GET", "/records/changes"): OVERSIGHT,
+    ("GET", "/admin/review"): {A},
+    ("GET", "/admin/review/report"): {A},
 }
 
 
