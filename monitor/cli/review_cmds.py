@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from monitor import review
 from monitor.cli.common import (
     CommandError,
     ConfigOption,
@@ -17,7 +16,6 @@ from monitor.cli.common import (
     print_json,
 )
 from monitor.db import transaction
-from monitor.review.audit import record_export
 
 
 def review_command(
@@ -28,6 +26,10 @@ def review_command(
     as_json: JsonOption = False,
 ) -> None:
     """Write the annual review pack for governors (PDF and HTML; counts only, no names)."""
+    # Imported here: the PDF and template libraries stay out of every other command's start.
+    from monitor import review
+    from monitor.review.audit import record_export
+
     runtime = open_runtime(config, quiet=True)
     try:
         with transaction(runtime.factory) as session:

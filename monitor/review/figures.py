@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, not_, select
 from sqlalchemy.orm import Session
 
 from classifiers.base import LABEL_ORDER
+from connectors.base import Action
 from monitor import changes
+from monitor.alerts import policy
 from monitor.digest import stats
 from monitor.models import (
     Alert,
@@ -28,6 +30,7 @@ from monitor.models import (
 )
 from monitor.people.roles import DSL, Role
 from monitor.poller import HEALTH_CHANGED
+from monitor.privacy import role_title
 from monitor.retrain import NEGATIVE_REASONS
 
 #: channel health that means nothing is being checked (NEW: not polled yet, not an outage)
@@ -179,10 +182,16 @@ def leads(session: Session, *, senior: str = "", governor: str = "") -> list[Lea
         .where(User.role.in_([r.value for r in DSL]), User.disabled.is_(False))
         .order_by(User.role.desc(), User.username)
     ).all()
-    titles = {Role.SAFEGUARDING_LEAD.value: "designated safeguarding lead",
-              Role.ADMIN.value: "administrator"}
-    out += [Lead(titles.get(role, role), display or username) for role, display, username in rows]
+    out += [Lead(role_title(Role(role)), display or username) for role, display, username in rows]
     return out
+
+
+def _outcome(state: AlertState, resolution: str | None) -> str:
+    if policy.is_open(state):
+        return "escalated" if state is AlertState.ESCALATED else "open"
+    if state is AlertState.DISMISSED:
+        return "dismissed"
+    return "deleted" if resolution == Action.DELETE.value else "hidden"
 
 
 def _by_label(session: Session, period: Period) -> list[LabelRow]:
@@ -193,9 +202,7 @@ def _by_label(session: Session, period: Period) -> list[LabelRow]:
     ).all()
     table: dict[str, dict[str, int]] = {}
     for label, state, resolution, n in rows:
-        outcome = {AlertState.ACTIONED: "deleted" if resolution == "delete" else "hidden",
-                   AlertState.DISMISSED: "dismissed",
-                   AlertState.ESCALATED: "escalated"}.get(AlertState(state), "open")
+        outcome = _outcome(AlertState(state), resolution)
         counts = table.setdefault(str(label), dict.fromkeys(OUTCOMES, 0))
         counts[outcome] += int(n)
     order = [str(label) for label in LABEL_ORDER if str(label) in table]
@@ -208,7 +215,7 @@ def _decisions(session: Session, period: Period) -> tuple[int, int]:
         select(func.count(), func.coalesce(func.sum(case(
             (and_(Alert.state == AlertState.DISMISSED,
                   Alert.resolution.in_(NEGATIVE_REASONS)), 1), else_=0)), 0))
-        .where(Alert.state.in_([AlertState.ACTIONED, AlertState.DISMISSED]),
+        .where(not_(policy.open_sql()),
                Alert.resolved_at >= period.start, Alert.resolved_at < period.end)
     ).one()
     return int(decided), int(false)
