@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
 from monitor import changes, privacy, review
-from monitor.models import utcnow
 from monitor.review.audit import record_export
 from monitor.web.actions import BadInput
 from monitor.web.deps import AdminUser, DslUser, OversightUser, State
@@ -40,7 +40,7 @@ def changes_page(request: Request, state: State, user: OversightUser) -> Respons
 @router.get("/admin/review")
 def review_page(request: Request, state: State, user: AdminUser) -> Response:
     """The annual review pack for governors: choose a year, open the HTML or the PDF."""
-    this_year = utcnow().year
+    this_year = datetime.now(UTC).year
     return render(request, state, user, "records_review.html",
                   {"years": list(range(this_year, this_year - 6, -1)), "year": this_year},
                   nav="records")
