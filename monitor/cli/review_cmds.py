@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 from typing import Annotated
 
@@ -37,7 +38,8 @@ def review_command(
                 pack = review.produce(session, runtime.settings, year)
             except review.YearError as exc:
                 raise CommandError(f"--year: {exc}") from None
-            record_export(session, pack, actor="cli", formats=("pdf", "html"))
+            record_export(session, pack, actor=f"cli:{getpass.getuser()}",
+                          formats=("pdf", "html"))
     finally:
         runtime.close()
     try:

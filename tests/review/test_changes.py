@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -141,3 +142,20 @@ def test_changes_list_and_page_show_who_when_what_and_why(runtime: Runtime,
     with TestClient(create_app(runtime)) as client:
         login(client, "mod2", mod_password)
         assert client.get("/records/changes").status_code == 403
+
+
+def test_a_names_import_carries_its_reason_and_no_name(runtime: Runtime, settings: Settings,
+                                                       tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text("first_name,last_name,role,aliases\nPoppy,Seedchild,pupil,\n",
+                      encoding="utf-8")
+    done = _socmon(["names", "import", str(roster), "--reason",
+                    "Autumn term roster from the MIS"], settings)
+    assert done.returncode == 0, done.stderr
+    listed = _socmon(["changes", "list", "--json"], settings)
+    assert listed.returncode == 0, listed.stderr
+    names = [r for r in json.loads(listed.stdout) if r["kind"] == "names register"]
+    assert [(r["reason"], r["summary"]) for r in names] == [
+        ("Autumn term roster from the MIS", "1 rows read, 1 names added, 1 in the register")]
+    assert "Seedchild" not in listed.stdout
+    assert names[0]["actor"] == "cli"
