@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import getpass
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -153,10 +155,31 @@ class Change:
     #: changed key -> (old, new), configuration changes only
     keys: dict[str, tuple[Any, Any]]
 
+    @property
+    def shown_keys(self) -> dict[str, tuple[str, str]]:
+        """The changed keys with their values as people read them ("12 hours")."""
+        return {k: (_show(old), _show(new)) for k, (old, new) in self.keys.items()}
+
+
+_ISO_DURATION = re.compile(r"^P(?=\d|T\d)(\d+D)?(T(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
+
+
+def plain_duration(value: timedelta) -> str:
+    """A duration as people say it: "30 minutes", "12 hours", "3 days"."""
+    minutes = round(value.total_seconds() / 60)
+    for unit, size in (("day", 1440), ("hour", 60), ("minute", 1)):
+        if minutes >= size and minutes % size == 0:
+            n = minutes // size
+            return f"{n} {unit}{'' if n == 1 else 's'}"
+    return f"{value.total_seconds():g} seconds"
+
 
 def _show(value: Any) -> str:
     if value is None:
         return "(none)"
+    if isinstance(value, str) and _ISO_DURATION.match(value):
+        # deadlines are stored as pydantic writes them (ISO 8601, "PT12H")
+        return plain_duration(TypeAdapter(timedelta).validate_python(value))
     return value if isinstance(value, str) else json.dumps(value)
 
 

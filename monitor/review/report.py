@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import jinja2
 from sqlalchemy.orm import Session
 
+from monitor.changes import plain_duration
 from monitor.digest.stats import OUTAGE
 from monitor.evidence_pack import find_font, printable
 from monitor.review.figures import OUTCOMES, Period, ReviewFigures
@@ -109,7 +110,7 @@ def core_sections(f: ReviewFigures) -> list[Section]:
                 ["when", "who", "what", "change", "reason"],
                 [[_day(c.at), c.actor, c.kind, c.summary, c.reason] for c in f.changes]),
         Section("outages", "Channel outages",
-                [f"Spells of at least {_span(OUTAGE)} when a channel was not being "
+                [f"Spells of at least {plain_duration(OUTAGE)} when a channel was not being "
                  f"checked; {f.short_interruptions} shorter interruption(s) are not listed."],
                 ["channel", "from", "to", "hours", "health"],
                 [[o.channel, _day(o.start), "still down" if o.ongoing else _day(o.end),
@@ -177,7 +178,8 @@ def render_pdf(parts: list[Section], *, heading: str, generated: datetime) -> by
 
     def para(value: str, size: float = 10, style: str = "") -> None:
         pdf.set_font(family, style, size)
-        pdf.multi_cell(0, size * 0.55, text(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, size * 0.55, text(value), align="L", new_x=XPos.LMARGIN,
+                       new_y=YPos.NEXT)
 
     para(heading, 15, "B")
     para(f"Produced by socmon at {_day(generated)}.", 8.5)

@@ -84,6 +84,11 @@ def test_routing_and_deadline_changes_name_each_key(runtime: Runtime,
         "routing.deadlines.critical": {"old": "PT1H", "new": "PT30M"},
         "routing.rules.hate.queue": {"old": "moderation", "new": "urgent"}}
     assert event.details["reason"] == "Hate goes to the urgent queue after the March review"
+    with runtime.factory() as session:
+        shown = changes.list_changes(session)[-1]
+    assert shown.summary == ("routing.deadlines.critical: 1 hour → 30 minutes; "
+                             "routing.rules.hate.queue: moderation → urgent")
+    assert shown.shown_keys["routing.deadlines.critical"] == ("1 hour", "30 minutes")
 
 
 def test_a_reason_noted_in_advance_goes_with_the_next_change(runtime: Runtime,
