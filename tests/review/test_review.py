@@ -182,3 +182,38 @@ def test_a_partial_year_ends_now(runtime: Runtime) -> None:
     assert period.start == datetime(2026, 1, 1, tzinfo=UTC)
     assert len(period.months()) == 6
     assert period.months()[-1][2] - period.months()[-1][1] < timedelta(days=1)
+
+
+def test_the_button_serves_the_pack_audited_and_refuses_a_bad_year(
+        runtime: Runtime, year: SeededYear) -> None:
+    from fastapi.testclient import TestClient
+
+    from monitor.db import transaction
+    from monitor.users import seed_demo_users
+    from monitor.web import create_app
+    from tests.web.conftest import login
+
+    with transaction(runtime.factory) as session:
+        creds = {role: (name, pw) for name, pw, role in seed_demo_users(session)}
+    with TestClient(create_app(runtime)) as client:
+        login(client, *creds["admin"])
+        page = client.get("/admin/review")
+        assert page.status_code == 200
+        assert 'id="review-pdf"' in page.text
+        pdf = client.get("/admin/review/report", params={"year": YEAR, "format": "pdf"})
+        assert pdf.status_code == 200
+        assert pdf.headers["content-type"] == "application/pdf"
+        assert pdf.content.startswith(b"%PDF")
+        html = client.get("/admin/review/report", params={"year": YEAR})
+        assert html.status_code == 200
+        assert "style-src 'unsafe-inline'" in html.headers["content-security-policy"]
+        assert "script-src" not in html.headers["content-security-policy"]
+        _assert_private(html.text, year)
+        for bad in ("2999", "1999", "next"):
+            refused = client.get("/admin/review/report", params={"year": bad})
+            assert refused.status_code == 422
+    with runtime.factory() as session:
+        exports = session.execute(select(AuditEvent).where(
+            AuditEvent.action == "review.export")).scalars().all()
+    assert [(e.actor, e.details["formats"]) for e in exports] == [
+        (creds["admin"][0], ["pdf"]), (creds["admin"][0], ["html"])]
