@@ -200,7 +200,8 @@ def markdown(record: Record) -> str:
         "how long, who can see it, and the lawful basis a school or charity would usually "
         "rely on. The lawful bases are guidance, not legal advice: confirm them with your "
         "data protection officer. Run `socmon privacy record` with your own configuration "
-        "(or open Records → Privacy in the web UI) for the record of your installation.",
+        "(or open Records → What we hold and why in the web UI) for the record of your "
+        "installation.",
         "",
         "## This installation",
         "",
