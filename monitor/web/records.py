@@ -41,7 +41,7 @@ def changes_page(request: Request, state: State, user: OversightUser) -> Respons
 def review_page(request: Request, state: State, user: AdminUser) -> Response:
     """The annual review pack for governors: choose a year, open the HTML or the PDF."""
     this_year = datetime.now(UTC).year
-    return render(request, state, user, "records_review.html",
+    return render(request, state, user, "records_annual_review.html",
                   {"years": list(range(this_year, this_year - 6, -1)), "year": this_year},
                   nav="records")
 
