@@ -88,7 +88,11 @@ def last_recorded(session: Session) -> dict[str, Any] | None:
         select(AuditEvent.details).where(AuditEvent.action == CONFIG_CHANGED)
         .order_by(AuditEvent.seq.desc()).limit(1)
     ).scalar_one_or_none()
-    return None if details is None else dict(details.get("config", {}))
+    # An event whose details were redacted (by retention) has no snapshot: the configuration
+    # in force is then recorded afresh rather than as every key changing.
+    if not isinstance(details, dict) or not isinstance(details.get("config"), dict):
+        return None
+    return dict(details["config"])
 
 
 def process_actor() -> str:
