@@ -228,6 +228,7 @@ class Removals(Strict):
             raise ValueError("must be a positive duration, e.g. 24h")
         return value
 
+
 class Retention(Strict):
     """How long each kind of record is kept before the daily purge removes or redacts it.
 
@@ -266,6 +267,15 @@ class Retention(Strict):
         if self.safeguarding < self.flagged:
             raise ValueError("safeguarding must be at least as long as flagged")
         return self
+class Review(Strict):
+    """The governors' annual review pack: the leads the DfE standards ask to be named."""
+
+    #: the member of the senior leadership team responsible for filtering and monitoring
+    senior_lead: Annotated[str, Field(max_length=128)] = ""
+    #: the governor (or trustee) responsible for filtering and monitoring
+    governor_lead: Annotated[str, Field(max_length=128)] = ""
+    #: the organisation's name on the cover
+    organisation: Annotated[str, Field(max_length=200)] = ""
 
 
 def default_data_dir() -> Path:
@@ -302,6 +312,7 @@ class Settings(BaseSettings):
     notifications: Notifications = Field(default_factory=Notifications)
     digest: Digest = Field(default_factory=Digest)
     retention: Retention = Field(default_factory=Retention)
+    review: Review = Field(default_factory=Review)
 
     @field_validator("data_dir")
     @classmethod

@@ -205,6 +205,10 @@ def _find_font() -> _Font | None:
     return None
 
 
+#: the report font (DejaVu Sans) other PDF reports use too (None: fpdf2's core fonts)
+find_font = _find_font
+
+
 #: invisible or unprintable: zero-width spaces and bidi overrides are named so that a reader
 #: sees an obfuscated or reordered text for what it is
 _SHOWN_AS_CODE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})

@@ -23,6 +23,7 @@ from connectors.base import (
     RateLimited,
     TransientError,
 )
+from monitor import audit
 from monitor.db import transaction
 from monitor.ingest import PageResult, failure_kind, ingest_page, save_cursor
 from monitor.leases import is_dead_local_holder
@@ -120,6 +121,20 @@ def release_lease(session: Session, *, channel_id: int, owner: str) -> None:
     )
 
 
+#: the audit action of a channel's health changing (the annual review's outage history)
+HEALTH_CHANGED = "channel.health"
+
+
+def _audit_health(session: Session, channel_id: int, before: str, after: ChannelHealth,
+                  now: datetime) -> None:
+    # Only the change of state: channel health itself keeps the latest only, and the review
+    # reads outages back from these events. Never the error's text, which may quote a post.
+    if before != after:
+        audit.record(session, actor="system", action=HEALTH_CHANGED, target_type="channel",
+                     target_id=channel_id, details={"from": str(before), "to": after.value},
+                     at=now)
+
+
 def _health_change(channel: str, before: str, after: ChannelHealth, detail: str) -> None:
     # Log once when a source goes down and once when it recovers, not on every poll.
     if before == after:
@@ -190,6 +205,7 @@ def _record_failure(
         state.last_error_at = now
         state.last_poll_at = now
         state.consecutive_failures = failures
+        _audit_health(session, channel_id, before, health, now)
         release_lease(session, channel_id=channel_id, owner=owner)
     _health_change(name, before, health, detail)
     return health, detail
@@ -253,6 +269,7 @@ def poll_channel(
         state.health = ChannelHealth.OK
         state.last_success_at = utcnow()
         state.consecutive_failures = 0
+        _audit_health(session, channel_id, before, ChannelHealth.OK, state.last_success_at)
         period = max(interval, connector.min_poll_interval)
         state.next_poll_at = start + period - min(period / 10, SCHEDULER_SLACK)
         release_lease(session, channel_id=channel_id, owner=owner)

@@ -223,8 +223,8 @@ def _with(row: ModelVersion, **changes: Any) -> None:
 
 
 def rollback(session: Session, *, to_version: str | None = None,
-             actor: str = SYSTEM_ACTOR) -> ModelVersion:
-    """Re-activate the version the current one replaced (or `to_version`); audited."""
+             actor: str = SYSTEM_ACTOR, reason: str | None = None) -> ModelVersion:
+    """Re-activate the version the current one replaced (or `to_version`); audited with `reason`."""
     current = active_version(session)
     if current is None:
         raise RollbackError("no model was ever promoted: the packaged model is in use")
@@ -250,14 +250,20 @@ def rollback(session: Session, *, to_version: str | None = None,
     _with(target, status=Status.ACTIVE.value, reactivated_at=now.isoformat())
     audit.record(session, actor=actor, action="model.rollback", target_type="model",
                  target_id=target.version, details={"from": current.version,
-                                                    "to": target.version})
+                                                    "to": target.version,
+                                                    **_given(reason)})
     session.flush()
     log.info("model rolled back from %s to %s by %s", current.version, target.version, actor)
     return target
 
 
+def _given(reason: str | None) -> dict[str, str]:
+    # the changes page shows the reason a person gave (monitor/changes.py reads it back)
+    return {"reason": reason.strip()} if reason and reason.strip() else {}
+
+
 def adopt(session: Session, *, source: Path, data_dir: Path,
-          actor: str = SYSTEM_ACTOR) -> ModelVersion:
+          actor: str = SYSTEM_ACTOR, reason: str | None = None) -> ModelVersion:
     """Make a model trained elsewhere (`socmon model train --out DIR`) the active one; audited.
 
     No gate: whoever adopts a model vouches for it. The files are copied into the data dir.
@@ -288,7 +294,7 @@ def adopt(session: Session, *, source: Path, data_dir: Path,
     session.flush()
     audit.record(session, actor=actor, action="model.promote", target_type="model",
                  target_id=version, details={"from": current.version, "to": version,
-                                             "how": "adopted"}, at=now)
+                                             "how": "adopted", **_given(reason)}, at=now)
     return row
 
 

@@ -18,7 +18,7 @@ from config.loader import ConfigError
 from config.settings import ChannelConfig, Settings
 from connectors import registry as connector_registry
 from connectors.base import Connector
-from monitor import db, model_registry
+from monitor import changes, db, model_registry
 from monitor.leases import owner_id
 from monitor.live_policy import build_classifier, lab_version, live_policy
 from monitor.models import AuditEvent, ProtectedName
@@ -87,6 +87,8 @@ class Runtime:
     factory: sessionmaker[Session]
     connectors: dict[str, Connector]
     owner: str = field(default_factory=owner_id)
+    #: the audit event recording this process's new judging configuration (None: unchanged)
+    config_change_seq: int | None = None
     _classifier: Classifier | None = None
     #: (names register, lab policy) versions the classifier was built with
     _names_version: tuple[int, int] = (-1, -1)
@@ -145,9 +147,15 @@ class Runtime:
 
 
 def build_runtime(
-    settings: Settings, *, env: Mapping[str, str] | None = None, migrate: bool = True
+    settings: Settings, *, env: Mapping[str, str] | None = None, migrate: bool = True,
+    change_reason: str | None = None,
 ) -> Runtime:
-    """Validate channels, open the database (migrating it), register the channels."""
+    """Validate channels, open the database (migrating it), register the channels.
+
+    A judging configuration that differs from the last recorded is audited here, before
+    anything can judge with it, with `change_reason` (else $SOCMON_CHANGE_REASON, else a
+    reason noted with `socmon changes note`, else "not given").
+    """
     environment = os.environ if env is None else env
     connectors = build_connectors(settings, environment)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -157,4 +165,9 @@ def build_runtime(
     factory = db.session_factory(engine)
     with db.transaction(factory) as session:
         sync_channels(session, settings.channels)
-    return Runtime(settings=settings, engine=engine, factory=factory, connectors=connectors)
+        change = changes.record_if_changed(
+            session, settings, actor=changes.process_actor(),
+            reason=change_reason or environment.get(changes.REASON_ENV))
+        change_seq = None if change is None else change.seq
+    return Runtime(settings=settings, engine=engine, factory=factory, connectors=connectors,
+                   config_change_seq=change_seq)

@@ -13,6 +13,7 @@ from typer._click.exceptions import ClickException
 from config.loader import ConfigError
 from monitor.cli import (
     audit_cmds,
+    changes_cmds,
     channel_cmds,
     daemon_cmds,
     db_cmds,
@@ -21,10 +22,12 @@ from monitor.cli import (
     lab_cmds,
     names_cmds,
     people_cmds,
+    privacy_cmds,
     queue_cmds,
     records_cmds,
     removal_cmds,
     retrain_cmds,
+    review_cmds,
     users_cmds,
 )
 from monitor.cli import model as model_cmds
@@ -54,6 +57,9 @@ app.add_typer(removal_cmds.app, name="removals", help="Removal requests and thei
 app.add_typer(records_cmds.app, name="records", help="Retention, the purge and legal holds.")
 app.add_typer(people_cmds.app, name="people", help="People's rights: export and erasure.")
 app.add_typer(lab_cmds.app, name="lab", help="The policy lab: rules, back-tests, promotion.")
+app.command("review")(review_cmds.review_command)
+app.add_typer(privacy_cmds.app, name="privacy", help="The record of what socmon holds and why.")
+app.add_typer(changes_cmds.app, name="changes", help="Changes to how socmon judges, and why.")
 
 
 def main() -> None:

@@ -38,6 +38,8 @@ def import_names(
     ],
     config: ConfigOption = None,
     replace: Annotated[bool, typer.Option("--replace", help="Drop names not in this file")] = False,
+    reason: Annotated[str | None, typer.Option(
+        help="Why (shown on the changes page and in the annual review)")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Load a roster into the register; a running daemon uses it from its next poll."""
@@ -86,7 +88,8 @@ def import_names(
                 target_type="register",
                 target_id="protected_names",
                 details={"rows": len(names), "added": added, "total": total, "replace": replace,
-                         "photo_consent_withdrawn": withdrawn},
+                         "photo_consent_withdrawn": withdrawn,
+                         **({"reason": reason.strip()} if reason and reason.strip() else {})},
             )
     finally:
         runtime.close()

@@ -124,13 +124,16 @@ def rollback_command(
         help="The version to re-activate (default: the one the active model replaced)")] = None,
     config: ConfigOption = None,
     actor: ActorOption = None,
+    reason: Annotated[str | None, typer.Option(
+        help="Why (shown on the changes page and in the annual review)")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Re-activate the previous model version (or VERSION); audited."""
+    """Re-activate the previous model version (or VERSION); audited with the reason."""
     runtime = open_runtime(config)
     try:
         with transaction(runtime.factory) as session:
-            row = retrain.rollback(session, to_version=version, actor=_who(actor))
+            row = retrain.rollback(session, to_version=version, actor=_who(actor),
+                                   reason=reason)
             result = {"active": row.version, "packaged": row.path == model_registry.PACKAGED}
     except retrain.RetrainError as exc:
         raise CommandError(str(exc)) from None

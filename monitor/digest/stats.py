@@ -549,3 +549,35 @@ def compute(session: Session, week: IsoWeek, tz: ZoneInfo, *, with_names: bool =
     )
 
 
+
+
+# --- the same figures over any period (the annual review pack reads these) -------------------
+
+
+def period_volumes(session: Session, start: datetime, end: datetime) -> tuple[int, int]:
+    """Items scanned and alerts opened in [start, end)."""
+    return (_count(session, _in_week(Item.fetched_at, start, end), model=Item),
+            _count(session, _in_week(Alert.created_at, start, end)))
+
+
+def deadline_rows(session: Session, start: datetime, end: datetime) -> list[DeadlineRow]:
+    """Alerts by severity whose deadline fell in [start, end), and how many were met."""
+    return _deadline_rows(session, start, end, _first_action_at())
+
+
+def median_time_to_action(session: Session, start: datetime,
+                          end: datetime) -> tuple[int, timedelta | None]:
+    """Alerts first handled in [start, end) and their median time from opening to action."""
+    return _median_time_to_action(session, start, end, _first_action_at())
+
+
+def referrals(session: Session, start: datetime, end: datetime) -> int:
+    """Safeguarding referrals in [start, end): a count, never what they were about."""
+    return _referrals(session, start, end)
+
+
+def takedowns(session: Session, start: datetime, end: datetime) -> tuple[int, int]:
+    """Takedowns verified on the platform and takedowns that failed, in [start, end)."""
+    return (_distinct_targets(session, start, end, AuditEvent.action == "takedown.verified"),
+            _distinct_targets(session, start, end,
+                              AuditEvent.action.in_(FAILED_TAKEDOWN_ACTIONS)))

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 from typer.testing import CliRunner
 
+from monitor import changes
 from monitor.cli.retrain_cmds import app
 from monitor.retrain import MIN_NEW_FEEDBACK
 from monitor.runtime import Runtime
@@ -65,9 +66,15 @@ def test_retrain_versions_rollback(runtime: Runtime, baseline_dir: Path,
     table = cli.invoke(app, ["versions", "--config", config], env={"COLUMNS": "160"})
     assert f"* {result['version']}" in table.output
 
-    back = cli.invoke(app, ["rollback", "--json", "--config", config, "--actor", "alice"])
+    back = cli.invoke(app, ["rollback", "--json", "--config", config, "--actor", "alice",
+                            "--reason", "More false alarms on spam since the promotion"])
     assert back.exit_code == 0, back.output
     assert json.loads(back.stdout) == {"active": baseline, "packaged": False}
+    with runtime.factory() as session:
+        model_changes = [c for c in changes.list_changes(session) if c.kind.startswith("model")]
+    assert [(c.kind, c.actor, c.reason) for c in model_changes][-2:] == [
+        ("model promoted", "cli:alice", "retraining: the candidate passed the promotion gate"),
+        ("model rolled back", "cli:alice", "More false alarms on spam since the promotion")]
     unknown = cli.invoke(app, ["rollback", "policy-nope", "--config", config])
     assert unknown.exit_code == 1
     assert "no model version 'policy-nope'" in str(unknown.exception)

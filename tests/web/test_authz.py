@@ -94,6 +94,10 @@ TABLE: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/lab/shadow"): {A},
     ("POST", "/lab/promote"): {A},
     ("POST", "/lab/discard"): {A},
+    ("GET", "/records/privacy"): DSL,
+    ("GET", "/records/changes"): OVERSIGHT,
+    ("GET", "/admin/review"): {A},
+    ("GET", "/admin/review/report"): {A},
 }
 
 
