@@ -267,6 +267,8 @@ class Retention(Strict):
         if self.safeguarding < self.flagged:
             raise ValueError("safeguarding must be at least as long as flagged")
         return self
+
+
 class Review(Strict):
     """The governors' annual review pack: the leads the DfE standards ask to be named."""
 
