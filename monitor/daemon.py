@@ -21,6 +21,7 @@ from monitor.ingest import NOTIFY_KIND
 from monitor.models import utcnow
 from monitor.poller import PollResult, poll_channel, reclaim_dead_leases
 from monitor.runtime import Runtime
+from monitor.series import job as series_job
 from monitor.takedown import TakedownHandlers, requeue_unverified
 from monitor.web import maintenance
 from monitor.web.server import serve
@@ -64,6 +65,7 @@ class Daemon:
             deadlines.register,
             maintenance.register,
             retrain.register,
+            series_job.register,
             *(extra_jobs or []),
         ]
         if runtime.settings.digest.enabled:
