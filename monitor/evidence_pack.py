@@ -16,7 +16,7 @@ import logging
 import unicodedata
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
@@ -123,6 +123,8 @@ class _Record:
     notes: list[AlertNote]
     events: list[AuditEvent]
     users: dict[int, str]
+    #: the snapshots of the other comments linked to the alert (a series alert's comments)
+    linked: list[Evidence] = field(default_factory=list)
 
 
 def _load(session: Session, alert_id: int) -> _Record:
@@ -154,6 +156,10 @@ def _load(session: Session, alert_id: int) -> _Record:
                                      AuditEvent.target_id == str(alert_id))
             .order_by(AuditEvent.seq)).scalars()),
         users=users,
+        linked=list(session.execute(
+            select(Evidence).where(Evidence.alert_id == alert_id,
+                                   Evidence.item_id != alert.item_id).order_by(Evidence.id)
+        ).scalars()),
     )
 
 
@@ -165,6 +171,7 @@ def _evidence_json(rec: _Record) -> dict[str, Any]:
         "alert_id": rec.alert.id,
         # Exactly as stored: `snapshot` is the string whose SHA-256 is `sha256`.
         "evidence": [row_dict(ev) for ev in rec.evidence],
+        "linked_evidence": [row_dict(ev) for ev in rec.linked],
         "alert": row_dict(rec.alert),
         "verdict": row_dict(rec.verdict),
         "notes": [row_dict(note) for note in rec.notes],

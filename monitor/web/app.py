@@ -22,7 +22,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from monitor import alerts, users
 from monitor.db import readonly_factory
 from monitor.runtime import Runtime
-from monitor.web import api, views
+from monitor.web import api, lab_suite, views
 from monitor.web.actions import BadInput
 from monitor.web.authheader import DropAuthorization
 from monitor.web.bodylimit import BodySizeLimit
@@ -174,4 +174,5 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(views.router)
     app.include_router(api.router)
+    app.include_router(lab_suite.router)
     return app

@@ -74,6 +74,10 @@ TABLE: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/api/v1/users/{username}/disable"): {A},
     ("POST", "/api/v1/users/{username}/reset-password"): {A},
     ("POST", "/api/v1/users/{username}/unlock"): {A},
+    ("GET", "/lab/suite"): ALL,
+    ("POST", "/lab/suite"): ACTORS,
+    ("POST", "/lab/suite/run"): ACTORS,
+    ("POST", "/alerts/{alert_id}/suite-case"): ACTORS,
 }
 
 
@@ -88,6 +92,7 @@ def _body(method: str, path: str) -> dict[str, Any]:
         "/alerts/{alert_id}/act": {"action": "note", "note": "checked"},
         "/alerts/{alert_id}/acknowledge": {"handover": "rang the family"},
         "/admin/users": {"username": "newbie", "role": "moderator"},
+        "/lab/suite": {"text": "Lovely photo", "clause": "short praise", "clean": "true"},
     }
     bodies: dict[str, dict[str, Any]] = {
         "/api/v1/alerts/{alert_id}/assign": {"username": "demo-moderator"},
