@@ -18,6 +18,7 @@ from monitor.cli import (
     db_cmds,
     digest_cmds,
     evidence_cmds,
+    lab_cmds,
     names_cmds,
     queue_cmds,
     retrain_cmds,
@@ -46,6 +47,7 @@ app.add_typer(model_cmds.model_app, name="model", help="Train and evaluate the c
 app.add_typer(digest_cmds.app, name="digest", help="The weekly management digest.")
 app.add_typer(users_cmds.app, name="users", help="Web accounts and roles.")
 app.add_typer(evidence_cmds.app, name="evidence", help="Evidence packs for the record.")
+app.add_typer(lab_cmds.app, name="lab", help="The policy lab: test suite, series rules.")
 
 
 def main() -> None:
