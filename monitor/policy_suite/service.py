@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from monitor import audit
 from monitor.alerts import DismissReason, policy
 from monitor.alerts import get as get_alert
-from monitor.models import AlertState, Item, PolicyCase, SeriesAlert, utcnow
+from monitor.models import AlertState, Item, PolicyCase, utcnow
 from monitor.policy_suite.cases import (
     BadCase,
     Case,
@@ -22,6 +22,7 @@ from monitor.policy_suite.cases import (
     is_safeguarding_case,
     org_case,
 )
+from monitor.series.signals import SERIES_MODEL_PREFIX
 
 MAX_TEXT = 10_000
 MAX_CLAUSE = 500
@@ -73,9 +74,9 @@ def case_from_alert(session: Session, *, alert_id: int, actor: str,
     alert = get_alert(session, alert_id)
     if case_for_alert(session, alert_id) is not None:
         raise BadCase(f"alert {alert_id} is already a test case")
-    if session.get(SeriesAlert, alert_id) is not None:
+    if alert.verdict.model_version.startswith(SERIES_MODEL_PREFIX):
         raise BadCase("a series alert is about several comments together; a test case takes "
-                      "one comment (open one of the linked comments' own alerts instead)")
+                      "one comment")
     labels = [str(x) for x in alert.labels or ()]
     false_alarm = alert.state == AlertState.DISMISSED and alert.resolution in FALSE_ALARM
     if false_alarm:

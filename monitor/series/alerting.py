@@ -1,5 +1,6 @@
 """One alert per series: opened on the newest comment of it that has no alert of its own, with
 every comment of the series linked (and its evidence kept); later comments join it while open.
+When every comment already has its own alert, the series joins the newest open one of those.
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from datetime import datetime
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from classifiers.base import make_verdict
+from classifiers.base import Label, make_verdict
 from config.settings import Routing, SeriesRule
-from monitor import audit, evidence, outbox
+from monitor import alerts, audit, evidence, outbox
 from monitor.alerts import policy
 from monitor.ingest import NOTIFY_KIND
 from monitor.models import (
@@ -57,10 +58,39 @@ def _link(session: Session, alert_id: int, item_ids: list[int], now: datetime) -
     return new
 
 
+def _attach(session: Session, found: Found, *, now: datetime) -> tuple[str, int] | None:
+    """Every comment of the series has its own alert (one alert per item): the series joins the
+    open alert of its newest comment instead, and a safeguarding series hands that alert to the
+    safeguarding lead. None when no comment's alert is still open."""
+    by_item = {m.item_id: m for m in found.members}
+    candidates = [(by_item[item_id].at, item_id, alert_id) for alert_id, item_id in
+                  session.execute(select(Alert.id, Alert.item_id).where(
+                      Alert.item_id.in_(list(by_item)), policy.open_sql()))]
+    if not candidates:
+        return None
+    target = max(candidates)[2]
+    if session.get(SeriesAlert, target) is None:
+        session.add(SeriesAlert(alert_id=target, rule=found.rule.name, subject=found.subject,
+                                opened_at=now))
+    added = _link(session, target, list(by_item), now)
+    if not added:
+        return None
+    audit.record(session, actor=SYSTEM, action="alert.series_attach", target_type="alert",
+                 target_id=target, details={"rule": found.rule.name, "items": added,
+                                            "subject_sha256": audit.sha256_hex(found.subject)},
+                 at=now)
+    alert = session.get_one(Alert, target)
+    if found.rule.label is Label.SAFEGUARDING and not policy.is_safeguarding(alert):
+        alerts.escalate(session, alert_id=target, actor=SYSTEM,
+                        to=alerts.EscalationTarget.SAFEGUARDING_LEAD)
+    return "attached", target
+
+
 def apply(session: Session, found: Found, limits: SeriesRule, *, routing: Routing,
           now: datetime) -> tuple[str, int] | None:
-    """Open the series' alert, or add new comments to its open one: ("opened" | "extended",
-    alert id), or None when nothing changed (or no comment of it is free to carry an alert)."""
+    """Open the series' alert, or add new comments to its open one, or attach the series to a
+    comment's own open alert: ("opened" | "extended" | "attached", alert id), or None when
+    nothing changed."""
     item_ids = [m.item_id for m in found.members]
     existing = _open_series_alert(session, found)
     if existing is not None:
@@ -75,9 +105,7 @@ def apply(session: Session, found: Found, limits: SeriesRule, *, routing: Routin
         Alert.item_id.in_(item_ids))).scalars())
     free = [m for m in found.members if m.item_id not in alerted]
     if not free:
-        # every comment already has its own alert: the series is in the queue comment by
-        # comment (a documented limit: one alert per item)
-        return None
+        return _attach(session, found, now=now)
     anchor = max(free, key=lambda m: (m.at, m.item_id)).item_id
     reason = found.reason(limits)
     label = found.rule.label

@@ -41,6 +41,7 @@ class RunResult:
     signals: int = 0
     opened: list[int] = field(default_factory=list)
     extended: list[int] = field(default_factory=list)
+    attached: list[int] = field(default_factory=list)
 
 
 def _since(session: Session, settings: Settings, now: datetime) -> datetime:
@@ -76,11 +77,12 @@ def run(factory: sessionmaker[Session], settings: Settings, *,
         for found, limits in rules.find(session, settings.series, now=now):
             done = alerting.apply(session, found, limits, routing=settings.routing, now=now)
             if done is not None:
-                (result.opened if done[0] == "opened" else result.extended).append(done[1])
+                {"opened": result.opened, "extended": result.extended,
+                 "attached": result.attached}[done[0]].append(done[1])
         session.get_one(Setting, WATERMARK_KEY).value = now.isoformat()
-    if result.opened or result.extended:
-        log.info("series: %d alert(s) opened, %d extended", len(result.opened),
-                 len(result.extended))
+    if result.opened or result.extended or result.attached:
+        log.info("series: %d alert(s) opened, %d extended, %d attached", len(result.opened),
+                 len(result.extended), len(result.attached))
     return result
 
 

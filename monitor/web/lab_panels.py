@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from monitor.alerts import policy
 from monitor.models import Alert, AlertItem, Item, SeriesAlert
 from monitor.policy_suite import service
+from monitor.series.signals import SERIES_MODEL_PREFIX
 from monitor.web.deps import CurrentUser
 
 
@@ -44,6 +45,8 @@ def alert_extras(session: Session, alert: Alert, viewer: CurrentUser) -> dict[st
         linked.append(Linked(item.id, item.platform, item.author_name, item.created_at,
                              None if hidden else item.text, own_alert))
     return {"series": series, "linked": linked,
+            # opened by a series rule (not a comment's own alert the series joined)
+            "series_opened": alert.verdict.model_version.startswith(SERIES_MODEL_PREFIX),
             "suite_case": service.case_for_alert(session, alert.id),
             "false_alarm": (alert.state == "dismissed"
                             and alert.resolution in service.FALSE_ALARM)}
