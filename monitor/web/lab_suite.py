@@ -8,7 +8,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from classifiers.base import Label
-from monitor import alerts
 from monitor.policy_suite import cases as suite_cases
 from monitor.policy_suite import service
 from monitor.policy_suite.run import run_suite
@@ -24,15 +23,16 @@ LABELS = [label.value for label in Label]
 def alert_to_case(
     request: Request, state: State, user: ActorUser, alert_id: AlertId,
     confirmed: Annotated[list[Text] | None, Form(max_length=len(LABELS))] = None,
+    choose: Annotated[bool, Form()] = False,
 ) -> Response:
-    """One click: the alert becomes a policy test case (clean for a false alarm)."""
+    """One click: the alert becomes a policy test case (clean for a false alarm; else the
+    labels left ticked, when the form offered a choice)."""
     try:
         with state.write() as session:
             actions.check_lane(session, alert_id=alert_id, viewer=user)
-            alert = alerts.get(session, alert_id)
-            chosen = None if confirmed is None or alert.state == "dismissed" else confirmed
+            # unticking every box sends no `confirmed` at all: `choose` tells it from "default"
             case = service.case_from_alert(session, alert_id=alert_id, actor=user.username,
-                                           confirmed=chosen)
+                                           confirmed=(confirmed or []) if choose else None)
     except suite_cases.BadCase as exc:
         flash(request, "error", str(exc))
     else:

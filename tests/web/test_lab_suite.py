@@ -34,7 +34,10 @@ def test_confirmed_labels_make_a_case_and_the_suite_lists_it(
     mod = client_for("moderator")
     page = mod.get(f"/alerts/{seeded.abuse}")
     assert 'id="suite-case-add"' in page.text
-    done = mod.post(f"/alerts/{seeded.abuse}/suite-case", data={"confirmed": ["abuse"]})
+    unticked = mod.post(f"/alerts/{seeded.abuse}/suite-case", data={"choose": "true"})
+    assert "confirm at least one label" in unticked.text
+    done = mod.post(f"/alerts/{seeded.abuse}/suite-case",
+                    data={"choose": "true", "confirmed": ["abuse"]})
     assert "Added to the policy test suite as org-1 (expects abuse)" in done.text
     again = mod.post(f"/alerts/{seeded.abuse}/suite-case", data={"confirmed": ["abuse"]})
     assert "already a test case" in again.text
