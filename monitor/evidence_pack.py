@@ -352,6 +352,18 @@ def _render(rec: _Record, *, checks: Sequence[dict[str, Any]], verification: dic
         r.para("WARNING: no readable snapshot is stored for this item; the text above is the "
                "current database record, which carries no detection-time hash.")
 
+    if rec.linked:
+        r.heading(f"The series: {len(rec.linked)} more linked comments")
+        for linked in rec.linked:
+            try:
+                other = json.loads(linked.snapshot)
+            except ValueError:
+                other = {}
+            other = other if isinstance(other, dict) else {}
+            r.para(f"{_utc(other.get('created_at'))}  {other.get('platform')}  "
+                   f"{other.get('author_name')}  (snapshot SHA-256 {linked.sha256})")
+            r.quote(str(other.get("text") or "")[:PDF_TEXT_LIMIT])
+
     r.heading("Classification")
     r.field("Labels", ", ".join(map(str, verdict.labels)) or "none")
     r.field("Severity", verdict.severity)

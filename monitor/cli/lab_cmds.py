@@ -228,10 +228,11 @@ def series_run(config: ConfigOption = None, as_json: JsonOption = False) -> None
     runtime = open_runtime(config, quiet=as_json)
     result = series_job.run(runtime.factory, runtime.settings)
     data = {"scanned": result.scanned, "signals": result.signals, "opened": result.opened,
-            "extended": result.extended}
+            "extended": result.extended, "attached": result.attached}
     if as_json:
         print_json(data)
     else:
         console.print(f"read {result.scanned} comments ({result.signals} signals); "
                       f"opened {len(result.opened)} series alert(s), extended "
-                      f"{len(result.extended)}", markup=False)
+                      f"{len(result.extended)}, attached {len(result.attached)} to comments' "
+                      "own alerts", markup=False)

@@ -128,5 +128,7 @@ def test_a_series_alert_shows_its_comments_to_the_lane_and_in_the_evidence(
     with zipfile.ZipFile(io.BytesIO(pack.content)) as zf:
         name = next(n for n in zf.namelist() if n.endswith(".json") and "evidence" in n)
         data = json.loads(zf.read(name))
+        pdf = zf.read(next(n for n in zf.namelist() if n.endswith(".pdf")))
     texts = {json.loads(ev["snapshot"])["text"] for ev in data["linked_evidence"]}
     assert texts == {"Are you on snapchat?", "What age are you now?"}
+    assert pdf.startswith(b"%PDF")
