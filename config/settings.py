@@ -285,6 +285,45 @@ def default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "socmon"
 
 
+class SeriesRule(Strict):
+    """Thresholds of one rule over a series of comments (all within `window` of now)."""
+
+    enabled: bool = True
+    window: Duration
+    #: comments in the series, at least
+    min_comments: Annotated[int, Field(ge=2, le=10_000)]
+    #: distinct children addressed (contact seeking) or distinct accounts (targeting, spam wave)
+    min_distinct: Annotated[int, Field(ge=1, le=10_000)]
+    #: distinct platforms the series spans, at least
+    min_platforms: Annotated[int, Field(ge=1, le=10)] = 1
+
+    @field_validator("window")
+    @classmethod
+    def _window_bounds(cls, value: timedelta) -> timedelta:
+        # shorter than a minute sees no series; longer than 90 days outlives the evidence
+        if not timedelta(minutes=1) <= value <= timedelta(days=90):
+            raise ValueError("must be between 1m and 90d")
+        return value
+
+
+class Series(Strict):
+    """Signals across comments: rules over an author's and a target's recent comments."""
+
+    enabled: bool = True
+    #: how often the series job looks at newly stored comments
+    interval: Duration = timedelta(minutes=1)
+    #: accounts with the same handle on different platforms are one author (see docs/lab.md)
+    match_handles: bool = True
+    #: one author asking several children for ages or private contact
+    contact_seeking: SeriesRule = SeriesRule(
+        window=timedelta(days=7), min_comments=3, min_distinct=3)
+    #: one person (a reply's author or a mention) targeted with hostile comments by several
+    #: accounts
+    targeting: SeriesRule = SeriesRule(window=timedelta(days=2), min_comments=3, min_distinct=3)
+    #: many accounts posting links to the same site
+    spam_wave: SeriesRule = SeriesRule(window=timedelta(hours=1), min_comments=8, min_distinct=4)
+
+
 class Settings(BaseSettings):
     """Everything socmon reads at start. YAML first, then SOCMON_* environment variables win."""
 
@@ -315,6 +354,7 @@ class Settings(BaseSettings):
     digest: Digest = Field(default_factory=Digest)
     retention: Retention = Field(default_factory=Retention)
     review: Review = Field(default_factory=Review)
+    series: Series = Field(default_factory=Series)
 
     @field_validator("data_dir")
     @classmethod

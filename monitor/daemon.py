@@ -24,6 +24,7 @@ from monitor.poller import PollResult, poll_channel, reclaim_dead_leases
 from monitor.records import job as records_job
 from monitor.removals import deadlines as removal_deadlines
 from monitor.runtime import Runtime
+from monitor.series import job as series_job
 from monitor.takedown import TakedownHandlers, requeue_unverified
 from monitor.web import maintenance
 from monitor.web.server import serve
@@ -69,6 +70,7 @@ class Daemon:
             maintenance.register,
             retrain.register,
             lab_shadow.register,
+            series_job.register,
             *(extra_jobs or []),
         ]
         if runtime.settings.digest.enabled:

@@ -16,7 +16,7 @@ import logging
 import unicodedata
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
@@ -124,6 +124,8 @@ class _Record:
     notes: list[AlertNote]
     events: list[AuditEvent]
     users: dict[int, str]
+    #: the snapshots of the other comments linked to the alert (a series alert's comments)
+    linked: list[Evidence] = field(default_factory=list)
 
 
 def _load(session: Session, alert_id: int) -> _Record:
@@ -155,6 +157,10 @@ def _load(session: Session, alert_id: int) -> _Record:
                                      AuditEvent.target_id == str(alert_id))
             .order_by(AuditEvent.seq)).scalars()),
         users=users,
+        linked=list(session.execute(
+            select(Evidence).where(Evidence.alert_id == alert_id,
+                                   Evidence.item_id != alert.item_id).order_by(Evidence.id)
+        ).scalars()),
     )
 
 
@@ -166,6 +172,7 @@ def _evidence_json(rec: _Record) -> dict[str, Any]:
         "alert_id": rec.alert.id,
         # Exactly as stored: `snapshot` is the string whose SHA-256 is `sha256`.
         "evidence": [row_dict(ev) for ev in rec.evidence],
+        "linked_evidence": [row_dict(ev) for ev in rec.linked],
         "alert": row_dict(rec.alert),
         "verdict": row_dict(rec.verdict),
         "notes": [row_dict(note) for note in rec.notes],
@@ -353,6 +360,18 @@ def _render(rec: _Record, *, checks: Sequence[dict[str, Any]], verification: dic
         r.para(f"The snapshot's content was removed ({snap['redacted']}, "
                f"{_utc(snap.get('at'))}, docs/records.md); its SHA-256 is kept as the record "
                "that it existed, so it no longer matches what is stored.")
+
+    if rec.linked:
+        r.heading(f"The series: {len(rec.linked)} more linked comments")
+        for linked in rec.linked:
+            try:
+                other = json.loads(linked.snapshot)
+            except ValueError:
+                other = {}
+            other = other if isinstance(other, dict) else {}
+            r.para(f"{_utc(other.get('created_at'))}  {other.get('platform')}  "
+                   f"{other.get('author_name')}  (snapshot SHA-256 {linked.sha256})")
+            r.quote(str(other.get("text") or "")[:PDF_TEXT_LIMIT])
 
     r.heading("Classification")
     r.field("Labels", ", ".join(map(str, verdict.labels)) or "none")

@@ -473,6 +473,92 @@ class RemovalContact(Base):
     method: Mapped[str] = mapped_column(String(32))
     note: Mapped[str] = mapped_column(Text)
 
+class PolicyCase(Base):
+    """An organisation's policy test case: a text and what the classifier must say about it.
+
+    The text is comment text (personal data when it came from an alert): kept like an item's,
+    never logged or audited (its hash is), shown only to those who may see the item.
+    """
+
+    __tablename__ = "policy_cases"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    text: Mapped[str] = mapped_column(Text)
+    #: labels the verdict must carry, and labels it must not (both empty lists allowed)
+    must: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    must_not: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: the clause of the policy (or the note) the case tests
+    clause: Mapped[str] = mapped_column(String(500))
+    #: why the live classifier is known to fail the case; a known gap never blocks a promotion
+    known_gap: Mapped[str | None] = mapped_column(String(500))
+    #: whether only the safeguarding lane's roles may read it (see monitor.policy_suite.cases)
+    safeguarding: Mapped[bool] = mapped_column(Boolean, default=False)
+    source_item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
+    #: the alert it was made from: one case per alert
+    source_alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), unique=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlertItem(Base):
+    """An item linked to an alert beside its own: the comments of a series alert."""
+
+    __tablename__ = "alert_items"
+
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True, index=True)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SeriesAlert(Base):
+    """Which rule opened a series alert, about which subject (author or target key)."""
+
+    __tablename__ = "series_alerts"
+    __table_args__ = (Index("ix_series_alerts_subject", "rule", "subject"),)
+
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(32))
+    #: the author identity or target the series is about (personal data: never audited)
+    subject: Mapped[str] = mapped_column(String(255))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SeriesSignal(Base):
+    """A weak sign on one comment that a series rule counts (alone it opens nothing)."""
+
+    __tablename__ = "series_signals"
+    __table_args__ = (
+        UniqueConstraint("item_id", "kind", name="uq_series_signal_item_kind"),
+        Index("ix_series_signals_kind_at", "kind", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    platform: Mapped[str] = mapped_column(String(32))
+    author_id: Mapped[str | None] = mapped_column(String(255))
+    #: the author's handle, normalised (case, spaces, a leading @) for matching across platforms
+    handle: Mapped[str | None] = mapped_column(String(255))
+    #: who the comment addresses or what it points at (a reply's author, a mention, a domain)
+    target: Mapped[str | None] = mapped_column(String(255))
+    #: when the comment was written (the platform's time)
+    at: Mapped[datetime]
+
+
+class AuthorLink(Base):
+    """A moderator's statement that a platform account belongs to a person seen elsewhere."""
+
+    __tablename__ = "author_links"
+    __table_args__ = (UniqueConstraint("platform", "author_id", name="uq_author_link"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    author_id: Mapped[str] = mapped_column(String(255))
+    #: the name the moderator gave the person; accounts with the same person are one author
+    person: Mapped[str] = mapped_column(String(64), index=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
 
 #: Alert.severity_rank by severity name (the classifier contract's `Severity.rank`)
 SEVERITY_RANK: dict[str, int] = {s.value: s.rank for s in Severity}

@@ -5,8 +5,10 @@ Actioned alerts are positives for their labels; alerts dismissed as `false_posit
 nothing about the text and are ignored. A candidate is trained on the base data plus the
 feedback outside a held-out fifth, then it and the active model are scored on that held-out
 slice and on the public test sets; it is promoted only if nothing drops by more than
-`TOLERANCE`. Comment text leaves the database only into the model, in memory: never into a
-file, a log line, an audit event or the command line's output.
+`TOLERANCE` and it breaks no case of the organisation's policy test suite
+(`monitor.policy_suite`) that the active model passes. Comment text leaves the database only
+into the model, in memory: never into a file, a log line, an audit event or the command
+line's output.
 """
 
 from __future__ import annotations
@@ -391,6 +393,22 @@ def regressions(candidate: Mapping[str, Any], active: Mapping[str, Any],
     return found, notes
 
 
+def policy_suite_gate(factory: sessionmaker[Session], candidate: Classifier,
+                      active: Classifier) -> tuple[list[str], list[str]]:
+    """(the policy test cases the candidate breaks, notes): a case breaks when the candidate
+    fails it, it is no known gap and the active model passes it. Lines name the case, its
+    clause and what went wrong, never its text (they reach the audit trail)."""
+    from monitor.policy_suite.run import failing_cases
+
+    with factory() as session:
+        failing = failing_cases(session, candidate)
+        already = {f.case.id for f in failing_cases(session, active)}
+    broken = [f.describe(show_text=False) for f in failing if f.case.id not in already]
+    notes = [f"{f.describe(show_text=False)}; the active model fails it too"
+             for f in failing if f.case.id in already]
+    return broken, notes
+
+
 def _counts(examples: Sequence[candidates.Example], value: int) -> dict[str, int]:
     from classifiers import retrain as candidates
 
@@ -485,10 +503,15 @@ def _retrain(factory: sessionmaker[Session], settings: Settings, *, actor: str, 
         except candidates.BaseDataMissing as exc:
             raise RetrainError(f"{exc}; point --datasets at the shared datasets") from None
         public, notes = candidates.public_sets(datasets)
-        cand_eval = evaluate(serving_classifier(tmp, settings), held, public)
-        act_eval = evaluate(serving_classifier(baseline_dir, settings), held, public)
+        cand_classifier = serving_classifier(tmp, settings)
+        act_classifier = serving_classifier(baseline_dir, settings)
+        cand_eval = evaluate(cand_classifier, held, public)
+        act_eval = evaluate(act_classifier, held, public)
         found, gate_notes = regressions(cand_eval, act_eval, tolerance)
         notes += gate_notes
+        broken, suite_notes = policy_suite_gate(factory, cand_classifier, act_classifier)
+        found += broken
+        notes += suite_notes
         # The fast stage is what feedback retrains, and it alone picks what the encoder sees
         # (and decides alone if the encoder is unavailable): it must not regress either.
         fast_found, _ = regressions(

@@ -11,6 +11,7 @@ import yaml
 
 from classifiers.base import Label
 from classifiers.org_rules import OrgRule
+from monitor.cli import lab_suite_cmds
 from monitor.cli.common import (
     CommandError,
     ConfigOption,
@@ -30,6 +31,10 @@ from monitor.runtime import load_names
 app = typer.Typer(no_args_is_help=True)
 rules_app = typer.Typer(no_args_is_help=True)
 app.add_typer(rules_app, name="rules", help="The organisation's own rules (drafts until promoted).")
+app.add_typer(lab_suite_cmds.suite_app, name="suite", help="The organisation's policy test suite.")
+app.add_typer(lab_suite_cmds.authors_app, name="authors",
+              help="Which accounts are one author (series rules).")
+app.add_typer(lab_suite_cmds.series_app, name="series", help="Signals across comments.")
 
 ActorOption = Annotated[str | None, typer.Option(help="who acts (default: your login)")]
 ReasonOption = Annotated[str, typer.Option("--reason", help="why (required; kept on record)")]

@@ -16,6 +16,7 @@ from monitor.lab import rules
 from monitor.lab.backtest import Candidate
 from monitor.live_policy import LAB_PROMOTED, Policy, build_classifier, live_policy
 from monitor.models import LabCandidate, LabPolicy, utcnow
+from monitor.policy_suite.run import failing_cases
 
 #: a gate looks at the candidate's classifier and returns the failures to show (none: pass)
 Gate = Callable[[Session, Classifier], Sequence[object]]
@@ -45,9 +46,14 @@ def rules_compile(session: Session, classifier: Classifier) -> list[str]:
     return failures
 
 
-#: every promotion runs these in order; the policy test suite joins with one line here:
-#: GATES.append(lambda s, c: [str(f) for f in policy_suite.failing_cases(s, c)])
-GATES: list[Gate] = [rules_compile]
+def policy_suite_passes(session: Session, classifier: Classifier) -> list[str]:
+    """Every case of the organisation's policy test suite that the candidate fails and that
+    is not a known gap (the same gate as a retrained model's promotion)."""
+    return [str(failure) for failure in failing_cases(session, classifier)]
+
+
+#: every promotion runs these in order
+GATES: list[Gate] = [rules_compile, policy_suite_passes]
 
 
 def open_candidate(session: Session, *, actor: str) -> LabCandidate:

@@ -22,7 +22,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from monitor import alerts, users
 from monitor.db import readonly_factory
 from monitor.runtime import Runtime
-from monitor.web import api, lab_views, records, records_views, removals, views
+from monitor.web import api, lab_suite, lab_views, records, records_views, removals, views
 from monitor.web.actions import BadInput
 from monitor.web.authheader import DropAuthorization
 from monitor.web.bodylimit import BodySizeLimit
@@ -178,4 +178,5 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(records_views.router)
     app.include_router(lab_views.router)
     app.include_router(records.router)
+    app.include_router(lab_suite.router)
     return app

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from monitor import alerts, evidence_pack, users
 from monitor.models import AuditEvent, User, utcnow
 from monitor.people.roles import ACTORS, DSL, Role
-from monitor.web import actions, queries
+from monitor.web import actions, lab_panels, queries
 from monitor.web.charts import stacked_bars
 from monitor.web.deps import (
     MAX_ID,
@@ -219,9 +219,10 @@ def alert_page(request: Request, state: State, user: StaffUser, alert_id: AlertI
     """One alert: text with highlighted spans, reasons, thread, author history, audit, actions."""
     with state.read() as session:
         view = queries.alert_view(session, state.runtime, alert_id=alert_id, viewer=user)
+        lab = lab_panels.alert_extras(session, view.alert, user)
     effects = {c.action.value: c.effect for c in view.capabilities}
     return render(request, state, user, "alert.html", {
-        "v": view, "a": view.alert, "effects": effects,
+        "v": view, "a": view.alert, "effects": effects, "lab": lab,
         "reasons": [r.value for r in alerts.DismissReason],
         "targets": [t.value for t in alerts.EscalationTarget],
         "assignable": _assignable(state, safeguarding=view.safeguarding) if user.can_act else [],

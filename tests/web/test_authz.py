@@ -98,6 +98,10 @@ TABLE: dict[tuple[str, str], set[str] | None] = {
     ("GET", "/records/changes"): OVERSIGHT,
     ("GET", "/admin/review"): {A},
     ("GET", "/admin/review/report"): {A},
+    ("GET", "/lab/suite"): ALL,
+    ("POST", "/lab/suite"): ACTORS,
+    ("POST", "/lab/suite/run"): ACTORS,
+    ("POST", "/alerts/{alert_id}/suite-case"): ACTORS,
 }
 
 
@@ -126,6 +130,7 @@ def _body(method: str, path: str) -> dict[str, Any]:
         "/lab/settings": {"sensitivity": "0.6"},
         "/lab/promote": {"reason": "checked"},
         "/lab/discard": {"reason": "not needed"},
+        "/lab/suite": {"text": "Lovely photo", "clause": "short praise", "clean": "true"},
     }
     bodies: dict[str, dict[str, Any]] = {
         "/api/v1/alerts/{alert_id}/assign": {"username": "demo-moderator"},
