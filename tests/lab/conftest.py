@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import select
 
 from config.settings import Settings
@@ -17,16 +15,13 @@ from monitor import alerts
 from monitor.db import transaction
 from monitor.ingest import ingest_page
 from monitor.models import Alert, Channel, utcnow
+from monitor.policy_suite.cases import starting_suite
 from monitor.runtime import Runtime, build_runtime
-
-CASES = Path(__file__).resolve().parents[1] / "classifiers" / "data" / "policy_cases.yaml"
 
 
 def history_texts() -> list[str]:
     """The policy's hard cases and plain comments: 290 texts, some near every threshold."""
-    data = yaml.safe_load(CASES.read_text(encoding="utf-8"))
-    cases = data if isinstance(data, list) else data["cases"]
-    return [str(c["text"]) for c in cases]
+    return [case.text for case in starting_suite()]
 
 
 @pytest.fixture

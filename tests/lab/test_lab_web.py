@@ -9,12 +9,11 @@ from datetime import datetime
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from classifiers.base import Classifier
 from monitor.db import transaction
-from monitor.lab import candidates, rules, shadow
+from monitor.lab import rules, shadow
 from monitor.models import Alert, LabCandidate, OrgRuleVersion, ShadowVerdict
+from monitor.policy_suite import service as suite_service
 from monitor.runtime import Runtime
 from tests.lab.conftest import ingest
 from tests.web.conftest import login
@@ -64,15 +63,12 @@ def test_live_shadow_stores_verdicts_and_opens_no_alerts(
 
 
 def test_a_failing_gate_refuses_the_promotion_with_the_case_shown(
-        runtime: Runtime, client_for: Callable[[str], TestClient],
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    def praise_stays_clean(session: Session, classifier: Classifier) -> list[str]:
-        text = "Well done Grendon rats football team"
-        return [f"case 'praise': {text!r} must stay clean"] if classifier.classify(
-            [text])[0].labels else []
-
-    # The extension point the policy test suite plugs into.
-    monkeypatch.setattr(candidates, "GATES", [*candidates.GATES, praise_stays_clean])
+        runtime: Runtime, client_for: Callable[[str], TestClient]) -> None:
+    # The organisation's own policy test case: praise of the estate's team stays clean.
+    with transaction(runtime.factory) as session:
+        suite_service.add_case(session, text="Well done Grendon rats football team", must=[],
+                               must_not=["abuse"], clause="praise is left alone",
+                               actor="admin")
     admin = client_for("admin")
     admin.post("/lab/rules", data={"kind": "watch", "text": "Grendon rats", "label": "abuse",
                                    "severity": "high", "reason": "slur"})
