@@ -75,7 +75,8 @@ def test_queue_assign_uses_the_service_and_is_audited(runtime: Runtime,
         who = session.execute(select(User.username).where(User.id == alert.assignee_id))
         assert who.scalar_one() == "demo-moderator"
         actions = session.execute(select(AuditEvent.action, AuditEvent.actor, AuditEvent.details)
-                                  .where(AuditEvent.target_id == str(ids["new"]))
+                                  .where(AuditEvent.target_type == "alert",
+                                         AuditEvent.target_id == str(ids["new"]))
                                   .order_by(AuditEvent.seq)).all()
     assert [tuple(a) for a in actions[-2:]] == [
         ("alert.claim", "cli:head", {"from": "new", "to": "in_review"}),

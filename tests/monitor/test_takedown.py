@@ -54,7 +54,8 @@ def _actions(rt: Runtime, alert_id: int) -> list[str]:
         return list(
             session.execute(
                 select(AuditEvent.action)
-                .where(AuditEvent.target_id == str(alert_id))
+                .where(AuditEvent.target_type == "alert",
+                       AuditEvent.target_id == str(alert_id))
                 .order_by(AuditEvent.seq)
             ).scalars()
         )
