@@ -10,6 +10,7 @@ and opens an alert like any identifying comment.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,8 +41,11 @@ def _flagged(verdict: Verdict, hits: Sequence[NameHit]) -> Verdict:
     labels = {*verdict.labels, Label.IDENTIFYING}
     scores = {**verdict.scores, Label.IDENTIFYING: 1.0}
     spans = [*verdict.spans, *(Span(h.start, h.end, Label.IDENTIFYING, REASON) for h in hits)]
-    return make_verdict(sorted(labels), scores, spans=spans,
-                        reasons=(REASON, *verdict.reasons), model_version=verdict.model_version)
+    flagged = make_verdict(sorted(labels), scores, spans=spans,
+                           reasons=(REASON, *verdict.reasons),
+                           model_version=verdict.model_version)
+    # an organisation rule's queue (the policy lab) still routes the alert
+    return replace(flagged, queue=verdict.queue)
 
 
 def flag_own_posts(session: Session, items: Sequence[FetchedItem],
