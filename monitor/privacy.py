@@ -27,8 +27,8 @@ CONTRACT_BASIS = ("legitimate interests (or public task) in running the service 
                   "staff accounts are part of their employment")
 #: what the record says when no retention period applies to a category
 NO_PERIOD = "kept until an administrator deletes it (no automatic purge is configured)"
-#: what the record says of a period while the purge is turned off
-PURGE_OFF = "nothing is purged: retention is turned off (retention.enabled is false)"
+#: what the record says of a period while the daily purge is turned off
+PURGE_OFF = "nothing is purged automatically: the daily purge is off (retention.enabled is false)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,11 +193,8 @@ def retention(settings: Settings) -> dict[str, str]:
 
 def _purged(r: Retention) -> dict[str, str]:
     """The categories the daily purge (`monitor.records.purge`) applies a period to."""
-    if not r.enabled:
-        return {key: PURGE_OFF for key in ("comments", "flagged", "quarantine", "notes",
-                                           "safeguarding", "audit", "removals")}
     flagged = _duration(r.flagged)
-    return {
+    periods = {
         "comments": (f"{_duration(r.clean)} from when read, for comments nothing was flagged "
                      "in; flagged ones as below"),
         "flagged": (f"{flagged} from the alert, once it is closed (open alerts wait), "
@@ -213,6 +210,11 @@ def _purged(r: Retention) -> dict[str, str]:
                      "alert is under a legal hold, are kept); the dates, status and host are "
                      "kept"),
     }
+    if not r.enabled:
+        # `socmon records purge` still works by hand, with the same periods
+        return {key: f"{PURGE_OFF}; `socmon records purge`, run by hand, applies: {period}"
+                for key, period in periods.items()}
+    return periods
 
 
 def _duration(value: timedelta) -> str:
