@@ -45,6 +45,17 @@ REMOVAL_CONTACT = "removal_contact"
 #: every kind of redaction, in the order reports list them
 KINDS: tuple[str, ...] = (ITEM, EVIDENCE, NOTE, ALERT_NOTE, AUDIT_DETAILS, QUARANTINE,
                           REMOVAL, REMOVAL_CONTACT)
+#: each kind as reports for people word it (the annual review); a test ties it to KINDS
+KIND_TITLES: dict[str, str] = {
+    ITEM: "comments: text, author, address and payload",
+    EVIDENCE: "evidence snapshots",
+    NOTE: "moderators' notes",
+    ALERT_NOTE: "dismissal notes",
+    AUDIT_DETAILS: "details of audit events",
+    QUARANTINE: "payloads of quarantined items",
+    REMOVAL: "removal requests: who asked, what and why",
+    REMOVAL_CONTACT: "notes of contacts with hosts",
+}
 
 RETENTION = "retention"
 ERASURE = "erasure"
