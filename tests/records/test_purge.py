@@ -6,6 +6,7 @@ import threading
 from datetime import timedelta
 
 from apscheduler.triggers.cron import CronTrigger
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from config.settings import Retention
@@ -31,7 +32,9 @@ from monitor.records import holds, job, redact, reviews
 from monitor.records.purge import PURGE_ACTION, PurgeReport, purge
 from monitor.records.rights import redactions_of
 from monitor.runtime import Runtime
+from monitor.web import create_app
 from tests.records.conftest import seed_item
+from tests.web.conftest import login
 
 RETENTION = Retention(clean=timedelta(days=30), flagged=timedelta(days=120),
                       safeguarding=timedelta(days=180), notes=timedelta(days=90),
@@ -289,7 +292,7 @@ def _contact_notes(runtime: Runtime, request_id: int) -> list[str]:
 
 
 def test_removal_requests_lose_their_free_text_on_the_flagged_period_after_closing(
-        runtime: Runtime) -> None:
+        runtime: Runtime, people: dict[str, str]) -> None:
     t0 = utcnow()
     config = runtime.settings.removals
     _, a_done = seed_item(runtime, external_id="r1", text="Sports day photo", at=t0,
@@ -364,3 +367,10 @@ def test_removal_requests_lose_their_free_text_on_the_flagged_period_after_closi
         assert [e.details["counts"][redact.REMOVAL] for e in events] == [0, 2, 0, 1]
         trail = " ".join(str(e.details) for e in session.execute(select(AuditEvent)).scalars())
     assert not any(secret in trail for secret in REQUEST_TEXT)
+    # the removals page says what went, and still shows the open request's requester
+    with TestClient(create_app(runtime)) as client:
+        login(client, "mo", people["mo"])
+        page = client.get("/removals?status=all")
+    assert page.status_code == 200
+    assert page.text.count("removed at the end of the retention period") == 3
+    assert page.text.count("Pat Parentname") == 1
