@@ -183,9 +183,9 @@ def viewers(permission: Permission | None) -> tuple[str, ...]:
 def retention(settings: Settings) -> dict[str, str]:
     """Each category's retention period in words, read from `retention` in the settings."""
     periods = {c.key: NO_PERIOD for c in CATEGORIES}
-    periods["holds"] = ("kept while socmon is used: a lifted hold stays as the account of "
+    periods["holds"] = ("for as long as socmon is used: a lifted hold stays as the account of "
                         "what was kept and why (no automatic purge)")
-    periods["org_rules"] = ("kept while socmon is used: every version is the history of "
+    periods["org_rules"] = ("for as long as socmon is used: every version is the history of "
                             "how the organisation judges (no automatic purge)")
     periods.update(_purged(settings.retention))
     return periods
@@ -207,7 +207,7 @@ def _purged(r: Retention) -> dict[str, str]:
                   "kept"),
         "removals": (f"who asked, what, why, the address and the contact notes: {flagged} "
                      "from when the request was closed (open requests, and those whose "
-                     "alert is under a legal hold, are kept); the dates, status and host are "
+                     "alert or item a legal hold covers, are kept); the dates, status and host are "
                      "kept"),
     }
     if not r.enabled:
