@@ -8,8 +8,10 @@ with the changed keys and their old and new values before it does anything else.
 can therefore not take effect unrecorded: the reason is the one given (`socmon changes
 note --reason`, `--reason` or `SOCMON_CHANGE_REASON`), or "not given".
 
-Model promotions and rollbacks (`monitor/retrain.py`) and imports of the names register
-(`socmon names import`) are audited where they happen; this module reads them back too.
+Model promotions and rollbacks (`monitor/retrain.py`), imports of the names register
+(`socmon names import`), and the policy lab's rule changes and promotions (`monitor/lab/`)
+are audited where they happen; this module reads them back too. The lab's events carry a
+hash of the reason: the reason itself is read from the rule's version or the candidate.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from sqlalchemy.orm import Session
 
 from config.settings import Settings
 from monitor import audit
-from monitor.models import AuditEvent, AuditHead, Setting, utcnow
+from monitor.live_policy import LAB_PROMOTED
+from monitor.models import AuditEvent, AuditHead, LabCandidate, OrgRuleVersion, Setting, utcnow
 
 #: the audit action of a change of the judging configuration
 CONFIG_CHANGED = "config.change"
@@ -39,7 +42,8 @@ NO_REASON = "not given"
 #: the settings_kv row holding a reason noted in advance for the next change
 PENDING_KEY = "changes.pending_reason"
 #: the settings sections that decide what is flagged, where it goes and how soon it is due
-JUDGING_SECTIONS = ("routing", "classifier")
+#: (a removal request's deadline too)
+JUDGING_SECTIONS = ("routing", "classifier", "removals")
 #: keys inside those sections that change speed, never a judgement
 NOT_JUDGING = frozenset({"classifier.batch_size"})
 #: audit actions that change how socmon judges -> what the changes page calls them
@@ -48,7 +52,13 @@ CHANGE_KINDS: Mapping[str, str] = {
     "model.promote": "model promoted",
     "model.rollback": "model rolled back",
     "names.import": "names register",
+    LAB_PROMOTED: "lab promotion",
+    "lab.rule.add": "organisation rule drafted",
+    "lab.rule.edit": "organisation rule edited (draft)",
+    "lab.rule.remove": "organisation rule removal drafted",
 }
+#: the lab's rule changes (a draft goes live with the next promotion)
+RULE_ACTIONS = frozenset(a for a in CHANGE_KINDS if a.startswith("lab.rule."))
 #: pydantic's mask of a secret (never recorded, should one ever reach these sections)
 _SECRET_MASK = "*" * 10
 
@@ -197,12 +207,54 @@ def _summary(action: str, details: Mapping[str, Any], target: str) -> str:
     if action == "model.promote":
         how = " (adopted)" if details.get("how") == "adopted" else ""
         return f"model {target} replaced {details.get('from', '?')}{how}"
+    if action == LAB_PROMOTED:
+        return _promotion(details)
+    if action in RULE_ACTIONS:
+        # never the rule's words: an allow-list may hold a member of staff's name
+        version = f"rule {target} version {details.get('version', '?')}"
+        if details.get("removed"):
+            return f"{version}: takes the rule out; live once promoted"
+        return (f"{version}: {details.get('kind', '?')} for {details.get('label', '?')} "
+                f"({details.get('severity', '?')}); live once promoted")
     if action == "model.rollback":
         return f"model rolled back from {details.get('from', '?')} to {details.get('to', target)}"
     # the names register: counts only, never a name
     return (f"{details.get('rows', 0)} rows read, {details.get('added', 0)} names added, "
             f"{details.get('total', 0)} in the register"
             + (" (replacing the register)" if details.get("replace") else ""))
+
+
+def _promotion(details: Mapping[str, Any]) -> str:
+    parts = []
+    rules = details.get("rules") or []
+    if rules:
+        parts.append("rules live: " + ", ".join(f"{r} version {v}" for r, v in rules))
+    spec = details.get("settings") or {}
+    if spec.get("sensitivity") is not None:
+        parts.append(f"sensitivity {spec['sensitivity']:g}")
+    for label, value in sorted((spec.get("thresholds") or {}).items()):
+        parts.append(f"threshold {label} {value:g}")
+    if spec.get("model_version"):
+        parts.append(f"model {spec['model_version']}")
+    return "; ".join(parts) or "promoted"
+
+
+def _lab_reasons(session: Session, events: list[AuditEvent]) -> dict[int, str]:
+    """The reasons of the lab's events (kept on the rule version or the candidate), by seq."""
+    out: dict[int, str] = {}
+    for event in events:
+        details = event.details or {}
+        reason: str | None = None
+        if event.action in RULE_ACTIONS and str(event.target_id).isdigit():
+            reason = session.execute(select(OrgRuleVersion.reason).where(
+                OrgRuleVersion.rule_id == int(event.target_id),
+                OrgRuleVersion.version == details.get("version"))).scalar_one_or_none()
+        elif event.action == LAB_PROMOTED and str(event.target_id).isdigit():
+            row = session.get(LabCandidate, int(event.target_id))
+            reason = row.reason if row is not None else None
+        if reason:
+            out[event.seq] = reason
+    return out
 
 
 def _reason(action: str, details: Mapping[str, Any]) -> str:
@@ -222,12 +274,14 @@ def list_changes(session: Session, *, start: datetime | None = None,
         query = query.where(AuditEvent.at >= start)
     if end is not None:
         query = query.where(AuditEvent.at < end)
+    events = list(session.execute(query.order_by(AuditEvent.at, AuditEvent.seq)).scalars())
+    lab_reasons = _lab_reasons(session, [e for e in events if e.action.startswith("lab.")])
     out: list[Change] = []
-    for event in session.execute(query.order_by(AuditEvent.at, AuditEvent.seq)).scalars():
+    for event in events:
         details = event.details or {}
         keys = ({k: (v.get("old"), v.get("new")) for k, v in details.get("changes", {}).items()}
                 if event.action == CONFIG_CHANGED else {})
         out.append(Change(event.seq, event.at, event.actor, CHANGE_KINDS[event.action],
                           _summary(event.action, details, event.target_id),
-                          _reason(event.action, details), keys))
+                          lab_reasons.get(event.seq) or _reason(event.action, details), keys))
     return out

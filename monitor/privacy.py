@@ -1,20 +1,20 @@
 """The record of what socmon holds and why, for a data protection officer, from the config.
 
 `CATEGORIES` is the one list of the kinds of data socmon holds. Who may see each is derived
-from `monitor.people.roles.PERMISSIONS`; how long each is kept comes from the functions in
-`RETENTION_SOURCES` (the retention settings plug in there); the channels, digest and
-database come from the configuration in force. `docs/privacy.md` is this record for the
+from `monitor.people.roles.PERMISSIONS`; how long each is kept is read from `retention` in
+the configuration (`retention()`, the periods the daily purge applies); the channels, digest
+and database come from the configuration in force. `docs/privacy.md` is this record for the
 default configuration (`socmon privacy record --markdown`), and a test keeps them equal.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from config.settings import Settings
+from config.settings import Retention, Settings
 from monitor.people.roles import Permission, Role, holders
+from monitor.removals.policy import WORKERS_PERMISSION
 
 #: the lawful bases a school or charity would usually rely on (guidance, not legal advice)
 PUBLIC_TASK = ("public task (UK GDPR Art. 6(1)(e)) for a maintained school or academy; "
@@ -27,6 +27,8 @@ CONTRACT_BASIS = ("legitimate interests (or public task) in running the service 
                   "staff accounts are part of their employment")
 #: what the record says when no retention period applies to a category
 NO_PERIOD = "kept until an administrator deletes it (no automatic purge is configured)"
+#: what the record says of a period while the daily purge is turned off
+PURGE_OFF = "nothing is purged automatically: the daily purge is off (retention.enabled is false)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +81,38 @@ CATEGORIES: tuple[Category, ...] = (
              "first and last names, aliases and role (pupil, staff) of the people whose "
              "names must not appear on the channels",
              "database table protected_names", None, SAFEGUARDING_BASIS,
-             "Never shown in the web UI; `socmon names list` prints counts only."),
+             "Never shown in the web UI; `socmon names list` prints counts only. An entry "
+             "may be marked photo consent withdrawn (the family withdrew consent to the "
+             "child appearing in the organisation's photos): the organisation's own posts "
+             "that name or tag that child are then flagged."),
+    Category("removals", "Removal requests",
+             "requests to take something down: who asked and in what role, what and why, "
+             "the page's address and host, the deadline, and each contact with the host "
+             "of a page elsewhere (what was sent or said)",
+             "database tables removal_requests and removal_contacts",
+             WORKERS_PERMISSION, PUBLIC_TASK,
+             "The requester is often a parent naming their child: managers see the list and "
+             "its deadlines, not who asked or why; about a safeguarding item, only the roles "
+             "for safeguarding records do. The audit trail holds hashes of the free "
+             "text, never the text; the annual review counts requests only."),
+    Category("holds", "Legal holds",
+             "holds on an alert, an author (platform and account id) or a channel: the "
+             "reason given, who set and lifted each and when",
+             "database table legal_holds", Permission.LEGAL_HOLD, PUBLIC_TASK,
+             "While a hold is in force nothing it covers is purged or erased, whatever its "
+             "period below."),
+    Category("org_rules", "The organisation's rules",
+             "watched words and phrases, allow-lists (which may hold staff names and local "
+             "place names) and author rules (a platform account id), with every version, "
+             "who wrote it and the reason given",
+             "database tables org_rules and org_rule_versions", Permission.AUDIT, PUBLIC_TASK,
+             "The audit trail keeps a hash of each rule's words, never the words."),
+    Category("shadow", "Shadow verdicts",
+             "what a candidate in the policy lab said about each new comment while it ran "
+             "in shadow (labels and severity; no text: it points at the comment read)",
+             "database table lab_shadow_verdicts", Permission.AUDIT, PUBLIC_TASK,
+             "They open no alert and reach no moderator; the comments they point at follow "
+             "the retention of comments read."),
     Category("digests", "Weekly digests and the annual review",
              "counts and rates; account names and redacted quotations only if the digest "
              "settings allow them, never from safeguarding items",
@@ -96,10 +129,6 @@ CATEGORIES: tuple[Category, ...] = (
              "the data directory's models folder; table model_versions",
              None, PUBLIC_TASK),
 )
-
-#: functions giving a retention period (in words) per category key, from the settings;
-#: later sources win. The retention settings (issue 17 part 1) add one function here.
-RETENTION_SOURCES: list[Callable[[Settings], Mapping[str, str]]] = []
 
 #: how to answer a subject access request, step by step (other tools add steps here)
 SAR_STEPS: list[str] = [
@@ -152,10 +181,39 @@ def viewers(permission: Permission | None) -> tuple[str, ...]:
 
 
 def retention(settings: Settings) -> dict[str, str]:
-    """Each category's retention period in words, from the sources in `RETENTION_SOURCES`."""
+    """Each category's retention period in words, read from `retention` in the settings."""
     periods = {c.key: NO_PERIOD for c in CATEGORIES}
-    for source in RETENTION_SOURCES:
-        periods.update({k: v for k, v in source(settings).items() if k in periods})
+    periods["holds"] = ("for as long as socmon is used: a lifted hold stays as the account of "
+                        "what was kept and why (no automatic purge)")
+    periods["org_rules"] = ("for as long as socmon is used: every version is the history of "
+                            "how the organisation judges (no automatic purge)")
+    periods.update(_purged(settings.retention))
+    return periods
+
+
+def _purged(r: Retention) -> dict[str, str]:
+    """The categories the daily purge (`monitor.records.purge`) applies a period to."""
+    flagged = _duration(r.flagged)
+    periods = {
+        "comments": (f"{_duration(r.clean)} from when read, for comments nothing was flagged "
+                     "in; flagged ones as below"),
+        "flagged": (f"{flagged} from the alert, once it is closed (open alerts wait), "
+                    "evidence with it"),
+        "quarantine": f"the payload: {flagged} from when it was set aside",
+        "notes": f"{_duration(r.notes)} from when written",
+        "safeguarding": (f"{_duration(r.safeguarding)} from the alert, then the DSL's review; "
+                         "purged only once signed off"),
+        "audit": (f"details only, after {_duration(r.audit_details)}; who, what and when are "
+                  "kept"),
+        "removals": (f"who asked, what, why, the address and the contact notes: {flagged} "
+                     "from when the request was closed (open requests, and those whose "
+                     "alert or item a legal hold covers, are kept); the dates, status and host are "
+                     "kept"),
+    }
+    if not r.enabled:
+        # `socmon records purge` still works by hand, with the same periods
+        return {key: f"{PURGE_OFF}; `socmon records purge`, run by hand, applies: {period}"
+                for key, period in periods.items()}
     return periods
 
 

@@ -4,7 +4,9 @@ what went, by kind, with the ids' hash.
 The clock is a parameter (`now`), so a test can age a database through a year without
 waiting. Safeguarding records are never purged on time alone: at the end of their period
 they are marked due for review, and only go at the first run after a DSL signs them off.
-Nothing a legal hold covers is touched.
+Nothing a legal hold covers is touched. Removal requests lose their free text (who asked,
+what, why, the address, the contacts with the host) on the flagged period from when they
+closed: an open one still needs it, and one about a held alert or item is kept.
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ from monitor.models import (
     AuditHead,
     Item,
     QuarantinedItem,
+    RemovalRequest,
     SafeguardingReview,
 )
 from monitor.records import redact
 from monitor.records.holds import Held
+from monitor.removals import policy as removal_policy
 
 #: audit actions whose details are the records' own accounts (ids and hashes only): kept
 ACCOUNT_ACTIONS = ("records.", "people.")
@@ -90,6 +94,19 @@ def _quarantined(session: Session, cutoff: datetime, held: Held) -> list[int]:
                    QuarantinedItem.channel_id.not_in(sorted(held.channels)),
                    or_(QuarantinedItem.item_id.is_(None), not_(held.items_sql()))))
     return sorted(session.execute(stmt).scalars())
+
+
+def _closed_removals(session: Session, cutoff: datetime, held: Held) -> list[int]:
+    """Removal requests closed before `cutoff`, not about a held alert or item."""
+    held_alerts = sorted(held.alerts)
+    held_items = select(Item.id).where(held.items_sql())
+    return sorted(session.execute(
+        select(RemovalRequest.id).where(
+            not_(removal_policy.open_sql()), RemovalRequest.resolved_at < cutoff,
+            redact.not_redacted(redact.REMOVAL, RemovalRequest.id),
+            or_(RemovalRequest.alert_id.is_(None), RemovalRequest.alert_id.not_in(held_alerts)),
+            or_(RemovalRequest.item_id.is_(None), RemovalRequest.item_id.not_in(held_items)))
+    ).scalars())
 
 
 def _closed_flagged(cutoff: datetime) -> ColumnElement[bool]:
@@ -192,6 +209,10 @@ def purge(session: Session, retention: Retention, *, now: datetime, dry_run: boo
     removed[redact.QUARANTINE] += redact.redact_quarantined(
         session, _quarantined(session, now - retention.flagged, held),
         cause=redact.RETENTION, run=report.run, now=now)
+    for kind, ids in redact.redact_removals(
+            session, _closed_removals(session, now - retention.flagged, held),
+            cause=redact.RETENTION, run=report.run, now=now).items():
+        removed[kind] += ids
     report.removed = {kind: sorted(ids) for kind, ids in removed.items()}
     if savepoint is not None:
         savepoint.rollback()

@@ -25,6 +25,8 @@ from monitor.models import (
     Item,
     QuarantinedItem,
     Redaction,
+    RemovalContact,
+    RemovalRequest,
     Verdict,
 )
 
@@ -36,8 +38,24 @@ ALERT_NOTE = "alert_note"
 AUDIT_DETAILS = "audit_details"
 #: the payload of an item set aside because it could not be read, stored or classified
 QUARANTINE = "quarantine"
+#: a removal request's free text: who asked, what, why, and the page's address
+REMOVAL = "removal"
+#: what was sent to or said by the host of a page, about a removal request
+REMOVAL_CONTACT = "removal_contact"
 #: every kind of redaction, in the order reports list them
-KINDS: tuple[str, ...] = (ITEM, EVIDENCE, NOTE, ALERT_NOTE, AUDIT_DETAILS, QUARANTINE)
+KINDS: tuple[str, ...] = (ITEM, EVIDENCE, NOTE, ALERT_NOTE, AUDIT_DETAILS, QUARANTINE,
+                          REMOVAL, REMOVAL_CONTACT)
+#: each kind as reports for people word it (the annual review); a test ties it to KINDS
+KIND_TITLES: dict[str, str] = {
+    ITEM: "comments: text, author, address and payload",
+    EVIDENCE: "evidence snapshots",
+    NOTE: "moderators' notes",
+    ALERT_NOTE: "dismissal notes",
+    AUDIT_DETAILS: "details of audit events",
+    QUARANTINE: "payloads of quarantined items",
+    REMOVAL: "removal requests: who asked, what and why",
+    REMOVAL_CONTACT: "notes of contacts with hosts",
+}
 
 RETENTION = "retention"
 ERASURE = "erasure"
@@ -162,3 +180,28 @@ def redact_quarantined(session: Session, ids: Sequence[int], *, cause: str, run:
                         .values(payload=""))
     _mark(session, QUARANTINE, ids, cause=cause, run=run, now=now)
     return list(ids)
+
+
+def redact_removals(session: Session, request_ids: Sequence[int], *, cause: str, run: str,
+                    now: datetime) -> dict[str, list[int]]:
+    """Remove the free text of these removal requests and of their contacts with the host.
+
+    The status, target, host, deadline and times stay: the annual review counts them.
+    """
+    out: dict[str, list[int]] = {REMOVAL: [], REMOVAL_CONTACT: []}
+    for chunk in _chunks(sorted(set(request_ids))):
+        requests = _fresh(session, REMOVAL, RemovalRequest.id, RemovalRequest.id.in_(chunk))
+        if requests:
+            session.execute(update(RemovalRequest).where(RemovalRequest.id.in_(requests))
+                            .values(requester_name="", requester_role="", what="", reason="",
+                                    url=None))
+            _mark(session, REMOVAL, requests, cause=cause, run=run, now=now)
+            out[REMOVAL] += requests
+        contacts = _fresh(session, REMOVAL_CONTACT, RemovalContact.id,
+                          RemovalContact.request_id.in_(chunk))
+        if contacts:
+            session.execute(update(RemovalContact).where(RemovalContact.id.in_(contacts))
+                            .values(note=""))
+            _mark(session, REMOVAL_CONTACT, contacts, cause=cause, run=run, now=now)
+            out[REMOVAL_CONTACT] += contacts
+    return out

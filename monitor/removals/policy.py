@@ -22,8 +22,10 @@ OVERDUE_NOTIFIES: tuple[Role, ...] = alert_policy.OVERDUE_NOTIFIES
 #: who hears the half-way reminder: the people who work removal requests
 REMINDER_NOTIFIES: tuple[Role, ...] = (Role.MODERATOR,)
 #: who records and works removal requests, and reads who asked and why (the requester is
-#: often a parent naming their child: managers see the list and its deadlines, not that)
-WORKERS: frozenset[Role] = holders(Permission.ACT)
+#: often a parent naming their child: managers see the list and its deadlines, not that);
+#: the privacy record names them by this permission
+WORKERS_PERMISSION = Permission.ACT
+WORKERS: frozenset[Role] = holders(WORKERS_PERMISSION)
 
 
 def due_at(config: Removals, requested_at: datetime) -> datetime:

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 from config.settings import Settings
 from monitor.models import utcnow
 from monitor.review.figures import Period, ReviewFigures, YearError, compute
-from monitor.review.report import SECTION_SOURCES, Pack, Section, build_pack
+from monitor.review.report import SECTION_SOURCES, Pack, build_pack
+from monitor.review.section import Section
 
 __all__ = ["SECTION_SOURCES", "Pack", "Period", "ReviewFigures", "Section", "YearError",
            "figures_for", "produce"]

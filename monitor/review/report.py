@@ -1,15 +1,14 @@
 """The annual review pack as sections, rendered to HTML and to PDF (fpdf2) from the same list.
 
-`SECTION_SOURCES` holds the sections other parts of socmon contribute (removal requests,
-retention applied): each is one function from a session and the period to a `Section`.
-Until they are connected, each says so in its own section rather than being left out.
+`SECTION_SOURCES` holds the sections drawn from other parts of socmon (removal requests,
+retention applied, in `records_sections`): each is one function from a session and the
+period to a `Section`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
 import jinja2
 from sqlalchemy.orm import Session
@@ -17,49 +16,15 @@ from sqlalchemy.orm import Session
 from monitor.changes import plain_duration
 from monitor.digest.stats import OUTAGE
 from monitor.evidence_pack import find_font, printable
+from monitor.review import records_sections
 from monitor.review.figures import OUTCOMES, Period, ReviewFigures
+from monitor.review.section import Section, SectionSource, pct, span
 
-
-@dataclass(frozen=True, slots=True)
-class Section:
-    """One part of the pack: a title, paragraphs, and an optional table."""
-
-    key: str
-    title: str
-    paragraphs: list[str] = field(default_factory=list)
-    columns: list[str] = field(default_factory=list)
-    rows: list[list[str]] = field(default_factory=list)
-
-
-SectionSource = Callable[[Session, Period], Section]
-
-
-def _not_connected(key: str, title: str, what: str) -> SectionSource:
-    def placeholder(_session: Session, _period: Period) -> Section:
-        return Section(key, title, [f"{what} are not recorded by this installation yet."])
-    return placeholder
-
-
-#: sections contributed by other parts of socmon, in the order the pack shows them; the
-#: removal requests and retention modules replace these placeholders with their own function
+#: sections drawn from other parts of socmon, in the order the pack shows them
 SECTION_SOURCES: dict[str, SectionSource] = {
-    "removal_requests": _not_connected("removal_requests", "Removal requests",
-                                       "Removal requests and their times"),
-    "retention": _not_connected("retention", "Retention applied",
-                                "Purges under the retention periods"),
+    "removal_requests": records_sections.removal_requests,
+    "retention": records_sections.retention,
 }
-
-
-def _pct(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.0f}%" if whole else "-"
-
-
-def _span(value: timedelta | None) -> str:
-    if value is None:
-        return "-"
-    minutes = round(value.total_seconds() / 60)
-    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
-
 
 def _day(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC")
@@ -90,9 +55,9 @@ def core_sections(f: ReviewFigures) -> list[Section]:
                  for r in f.by_label]),
         Section("deadlines", "Response times against deadlines", [
             f"{f.handled:,} alerts were first handled in the year; the median time from "
-            f"opening to action was {_span(f.median_time_to_action)}."],
+            f"opening to action was {span(f.median_time_to_action)}."],
             ["severity", "deadlines falling in the year", "met", "share met"],
-            [[d.severity, str(d.due), str(d.in_time), _pct(d.in_time, d.due)]
+            [[d.severity, str(d.due), str(d.in_time), pct(d.in_time, d.due)]
              for d in f.deadlines]),
         Section("safeguarding", "Safeguarding referrals", [
             f"{f.referrals} alert(s) were referred to the designated safeguarding lead or for a "
@@ -104,7 +69,7 @@ def core_sections(f: ReviewFigures) -> list[Section]:
         Section("false_alarms", "False alarms", [
             f"Of {f.decided:,} alerts decided by moderators (taken down or dismissed), "
             f"{f.false_alarms:,} were dismissed as a false alarm (false positive or not a "
-            f"breach): a false-alarm rate of {_pct(f.false_alarms, f.decided)}."]),
+            f"breach): a false-alarm rate of {pct(f.false_alarms, f.decided)}."]),
         Section("changes", "Changes to rules and thresholds",
                 [] if f.changes else ["No change to how socmon judges was recorded."],
                 ["when", "who", "what", "change", "reason"],

@@ -6,10 +6,11 @@ import threading
 from datetime import timedelta
 
 from apscheduler.triggers.cron import CronTrigger
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from config.settings import Retention
-from monitor import alerts, audit
+from monitor import alerts, audit, removals
 from monitor.daemon import Daemon
 from monitor.db import transaction
 from monitor.models import (
@@ -22,6 +23,8 @@ from monitor.models import (
     Item,
     QuarantinedItem,
     Redaction,
+    RemovalContact,
+    RemovalRequest,
     utcnow,
 )
 from monitor.people.roles import Role
@@ -29,7 +32,9 @@ from monitor.records import holds, job, redact, reviews
 from monitor.records.purge import PURGE_ACTION, PurgeReport, purge
 from monitor.records.rights import redactions_of
 from monitor.runtime import Runtime
+from monitor.web import create_app
 from tests.records.conftest import seed_item
+from tests.web.conftest import login
 
 RETENTION = Retention(clean=timedelta(days=30), flagged=timedelta(days=120),
                       safeguarding=timedelta(days=180), notes=timedelta(days=90),
@@ -267,3 +272,105 @@ def test_two_replicas_purging_at_once_remove_each_row_once(runtime: Runtime) -> 
     assert all(_text(runtime, i) == "" for i in ids)
     with runtime.factory() as session:
         assert audit.verify(session).ok
+
+
+ASKER = removals.Requester(name="Pat Parentname", role="parent",
+                           what="the photo of my daughter on the sports day post",
+                           reason="we withdrew photo consent for Mia Childname")
+REQUEST_TEXT = ("Parentname", "my daughter", "Childname", "abuse@host.example")
+
+
+def _removal(runtime: Runtime, request_id: int) -> RemovalRequest:
+    with runtime.factory() as session:
+        return session.get_one(RemovalRequest, request_id)
+
+
+def _contact_notes(runtime: Runtime, request_id: int) -> list[str]:
+    with runtime.factory() as session:
+        return list(session.execute(select(RemovalContact.note).where(
+            RemovalContact.request_id == request_id).order_by(RemovalContact.id)).scalars())
+
+
+def test_removal_requests_lose_their_free_text_on_the_flagged_period_after_closing(
+        runtime: Runtime, people: dict[str, str]) -> None:
+    t0 = utcnow()
+    config = runtime.settings.removals
+    _, a_done = seed_item(runtime, external_id="r1", text="Sports day photo", at=t0,
+                          labels=["identifying"])
+    _, a_held = seed_item(runtime, external_id="r2", text="Another photo", at=t0,
+                          labels=["identifying"])
+    assert a_done is not None
+    assert a_held is not None
+    with transaction(runtime.factory) as session:
+        outside = removals.add(session, config=config, actor="mo", requester=ASKER,
+                               url="https://host.example/page/7", now=t0)
+        removals.contact(session, request_id=outside.id, actor="mo",
+                         method=removals.ContactMethod.EMAIL,
+                         note="wrote to abuse@host.example about my daughter", now=t0)
+        removals.confirm(session, request_id=outside.id, actor="mo",
+                         note="page gone: Parentname told", now=t0 + timedelta(hours=3))
+        still_open = removals.add(session, config=config, actor="mo", requester=ASKER,
+                                  url="https://elsewhere.example/x", now=t0)
+        on_channel = removals.add(session, config=config, actor="mo", requester=ASKER,
+                                  alert_id=a_done, now=t0)
+        held = removals.add(session, config=config, actor="mo", requester=ASKER,
+                            alert_id=a_held, now=t0)
+        for alert_id in (a_done, a_held):
+            removals.takedown_verified(session, alert_id=alert_id, now=t0 + timedelta(hours=1))
+        hold = holds.set_hold(session, actor="dee", role=Role.SAFEGUARDING_LEAD,
+                              reason="police", alert_id=a_held, now=t0).id
+        ids = {"outside": outside.id, "open": still_open.id, "channel": on_channel.id,
+               "held": held.id}
+    assert _removal(runtime, ids["held"]).status == "done"
+
+    def purge_on(day: float) -> PurgeReport:
+        with transaction(runtime.factory) as session:
+            return purge(session, RETENTION, now=t0 + timedelta(days=day))
+
+    # Closed within hours of t0: the free text stays through the flagged period (120 days).
+    early = purge_on(120)
+    assert early.counts()[redact.REMOVAL] == 0
+    assert _removal(runtime, ids["outside"]).requester_name == "Pat Parentname"
+    late = purge_on(121)
+    assert late.removed[redact.REMOVAL] == sorted([ids["outside"], ids["channel"]])
+    assert len(late.removed[redact.REMOVAL_CONTACT]) == 2  # the e-mail and the check
+    for key in ("outside", "channel"):
+        gone = _removal(runtime, ids[key])
+        assert (gone.requester_name, gone.requester_role, gone.what, gone.reason, gone.url) \
+            == ("", "", "", "", None)
+        # what the review counts stays
+        assert gone.status == "done"
+        assert gone.resolved_at is not None
+        assert gone.due_at is not None
+    assert _removal(runtime, ids["outside"]).host == "host.example"
+    assert _contact_notes(runtime, ids["outside"]) == ["", ""]
+    # never an open request, never one whose alert is held
+    assert _removal(runtime, ids["open"]).what == ASKER.what
+    assert _removal(runtime, ids["held"]).reason == ASKER.reason
+    # a second run finds nothing new; once the hold is lifted the held one goes
+    assert purge_on(122).counts()[redact.REMOVAL] == 0
+    with transaction(runtime.factory) as session:
+        holds.release_hold(session, hold_id=hold, actor="dee", role=Role.SAFEGUARDING_LEAD,
+                           reason="case closed", now=t0 + timedelta(days=123))
+    assert purge_on(124).removed[redact.REMOVAL] == [ids["held"]]
+    assert _removal(runtime, ids["open"]).requester_name == "Pat Parentname"
+
+    with runtime.factory() as session:
+        assert audit.verify(session).ok
+        events = session.execute(select(AuditEvent).where(
+            AuditEvent.action == PURGE_ACTION).order_by(AuditEvent.seq)).scalars().all()
+        for event in events:
+            made = redactions_of(session, event.details["run"])
+            assert event.details["counts"] == {k: len(made.get(k, [])) for k in redact.KINDS}
+            assert event.details["ids_sha256"] == {k: redact.ids_digest(v)
+                                                   for k, v in made.items()}
+        assert [e.details["counts"][redact.REMOVAL] for e in events] == [0, 2, 0, 1]
+        trail = " ".join(str(e.details) for e in session.execute(select(AuditEvent)).scalars())
+    assert not any(secret in trail for secret in REQUEST_TEXT)
+    # the removals page says what went, and still shows the open request's requester
+    with TestClient(create_app(runtime)) as client:
+        login(client, "mo", people["mo"])
+        page = client.get("/removals?status=all")
+    assert page.status_code == 200
+    assert page.text.count("removed at the end of the retention period") == 3
+    assert page.text.count("Pat Parentname") == 1

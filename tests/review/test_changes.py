@@ -14,6 +14,7 @@ from classifiers.base import Label
 from config.settings import Settings
 from monitor import audit, changes, users
 from monitor.db import transaction
+from monitor.lab import candidates, rules
 from monitor.models import AuditEvent
 from monitor.people.roles import Role
 from monitor.runtime import Runtime, build_runtime
@@ -164,3 +165,57 @@ def test_a_names_import_carries_its_reason_and_no_name(runtime: Runtime, setting
         ("Autumn term roster from the MIS", "1 rows read, 1 names added, 1 in the register")]
     assert "Seedchild" not in listed.stdout
     assert names[0]["actor"] == "cli"
+
+
+def test_a_changed_removal_deadline_is_recorded(runtime: Runtime, settings: Settings) -> None:
+    sooner = settings.model_copy(update={"removals": settings.removals.model_copy(
+        update={"deadline": timedelta(hours=12)})})
+    _restart(sooner, change_reason="The policy's 24 hours halved after the governors' review")
+    event = _config_events(runtime)[-1]
+    assert event.details["changes"] == {"removals.deadline": {"old": "P1D", "new": "PT12H"}}
+    with runtime.factory() as session:
+        shown = changes.list_changes(session)[-1]
+    assert shown.kind == "configuration"
+    assert shown.summary == "removals.deadline: 1 day → 12 hours"
+    assert shown.reason == "The policy's 24 hours halved after the governors' review"
+
+
+RULE_TEXT = "scumbags from the Marsh estate"
+
+
+def test_lab_rule_changes_and_promotions_are_listed_with_their_reasons(
+        runtime: Runtime, settings: Settings) -> None:
+    with transaction(runtime.factory) as session:
+        rule = rules.add(session, rules.RuleInput("watch", RULE_TEXT, "hate", "high"),
+                         reason="The estate's nickname is used as a slur on our posts",
+                         actor="alex")
+        rules.edit(session, rule.rule_id, rules.RuleInput("watch", RULE_TEXT, "abuse", "low"),
+                   reason="Abuse rather than hate, after the DSL's advice", actor="alex")
+        candidates.set_settings(session, sensitivity=0.6, thresholds={}, model_version=None,
+                                actor="alex")
+        candidates.promote(session, settings, names=[], actor="alex",
+                           reason="Two weeks in shadow: three true catches, no false alarm")
+    listed = _socmon(["changes", "list", "--json"], settings)
+    assert listed.returncode == 0, listed.stderr
+    rows = [r for r in json.loads(listed.stdout) if r["kind"] != "configuration"]
+    assert [(r["kind"], r["reason"], r["actor"]) for r in rows] == [
+        ("organisation rule drafted", "The estate's nickname is used as a slur on our posts",
+         "alex"),
+        ("organisation rule edited (draft)", "Abuse rather than hate, after the DSL's advice",
+         "alex"),
+        ("lab promotion", "Two weeks in shadow: three true catches, no false alarm", "alex")]
+    assert rows[1]["summary"] == (f"rule {rule.rule_id} version 2: watch for abuse (low); "
+                                  "live once promoted")
+    assert rows[2]["summary"] == f"rules live: {rule.rule_id} version 2; sensitivity 0.6"
+    assert "Marsh" not in listed.stdout  # the rule's words never leave the lab
+
+    with transaction(runtime.factory) as session:
+        _user, password = users.create(session, username="gov", role=Role.MANAGER,
+                                       actor="test")
+    with TestClient(create_app(runtime)) as client:
+        login(client, "gov", password)
+        page = client.get("/records/changes")
+    assert page.status_code == 200
+    assert "Two weeks in shadow" in page.text
+    assert "organisation rule drafted" in page.text
+    assert "Marsh" not in page.text

@@ -52,7 +52,9 @@ def test_admin_opens_the_annual_review_and_the_records(runtime: Runtime, server:
             expect(page.locator("#review-changes")).to_contain_text(seeded.change_reasons[1])
             expect(page.locator("#review-outages")).to_contain_text("still down")
             expect(page.locator("#review-removal_requests")).to_contain_text(
-                "not recorded by this installation yet")
+                "0 removal request(s) were made in the year")
+            expect(page.locator("#review-retention")).to_contain_text(
+                "The daily purge did not run in the year")
             body = page.locator("body").inner_text()
             for child in seeded.child_names:
                 assert child not in body
