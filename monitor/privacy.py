@@ -113,6 +113,22 @@ CATEGORIES: tuple[Category, ...] = (
              "database table lab_shadow_verdicts", Permission.AUDIT, PUBLIC_TASK,
              "They open no alert and reach no moderator; the comments they point at follow "
              "the retention of comments read."),
+    Category("policy_cases", "The organisation's policy test cases",
+             "comments kept as test cases of the organisation's policy (typed in, or made "
+             "from an alert in one click): the text, the labels it must and must not get, "
+             "the clause it tests, who added it",
+             "database table policy_cases", Permission.READ, PUBLIC_TASK,
+             "A case about safeguarding is shown only to the roles for safeguarding records; "
+             "the audit trail keeps a hash of each case's text, never the text."),
+    Category("series", "Signals across comments",
+             "which comments by one author (or to one person) form a series, the alert that "
+             "links them, and the links a moderator made between accounts on different "
+             "platforms",
+             "database tables series_signals, series_alerts, alert_items and author_links",
+             Permission.READ, PUBLIC_TASK,
+             "A comment linked to a series alert is never purged as a clean comment; the "
+             "purge does not yet apply the flagged period to linked comments, so they stay "
+             "until an administrator removes them."),
     Category("digests", "Weekly digests and the annual review",
              "counts and rates; account names and redacted quotations only if the digest "
              "settings allow them, never from safeguarding items",
@@ -185,6 +201,9 @@ def retention(settings: Settings) -> dict[str, str]:
     periods = {c.key: NO_PERIOD for c in CATEGORIES}
     periods["holds"] = ("for as long as socmon is used: a lifted hold stays as the account of "
                         "what was kept and why (no automatic purge)")
+    periods["policy_cases"] = ("for as long as socmon is used: socmon cannot yet delete a "
+                               "case (a known limit; an erasure request needs a server "
+                               "operator to remove the row)")
     periods["org_rules"] = ("for as long as socmon is used: every version is the history of "
                             "how the organisation judges (no automatic purge)")
     periods.update(_purged(settings.retention))

@@ -24,6 +24,7 @@ from monitor import audit
 from monitor.alerts import policy
 from monitor.models import (
     Alert,
+    AlertItem,
     AlertNote,
     AuditEvent,
     AuditHead,
@@ -74,7 +75,10 @@ class PurgeReport:
 
 
 def _no_alert() -> ColumnElement[bool]:
-    return ~exists().where(Alert.item_id == Item.id)
+    # A comment linked to a series alert is part of that alert's record even though no
+    # comment of the series was flagged alone: never purged as a clean comment.
+    return and_(~exists().where(Alert.item_id == Item.id),
+                ~exists().where(AlertItem.item_id == Item.id))
 
 
 def _clean_items(session: Session, cutoff: datetime, held: Held) -> tuple[list[int], int]:

@@ -15,6 +15,7 @@ from monitor.daemon import Daemon
 from monitor.db import transaction
 from monitor.models import (
     Alert,
+    AlertItem,
     AlertNote,
     AuditEvent,
     AuditHead,
@@ -200,6 +201,21 @@ def test_a_dry_run_reports_without_removing(runtime: Runtime) -> None:
     with runtime.factory() as session:
         assert session.execute(select(AuditEvent.seq)).scalars().all() == before
         assert session.execute(select(Redaction)).first() is None
+
+
+def test_a_comment_linked_to_a_series_alert_is_not_purged_as_clean(runtime: Runtime) -> None:
+    t0 = utcnow()
+    linked, _ = seed_item(runtime, external_id="s1", text="how old are you now?", at=t0)
+    _, series_alert = seed_item(runtime, external_id="s2", text="add me on snap", at=t0,
+                                labels=["safeguarding"], queue="safeguarding")
+    clean, _ = seed_item(runtime, external_id="c1", text="Lovely sports day", at=t0)
+    assert series_alert is not None
+    with transaction(runtime.factory) as session:
+        session.add(AlertItem(alert_id=series_alert, item_id=linked))
+    with transaction(runtime.factory) as session:
+        report = purge(session, RETENTION, now=t0 + timedelta(days=31))
+    assert report.removed[redact.ITEM] == [clean]
+    assert _text(runtime, linked) == "how old are you now?"
 
 
 def test_events_written_before_the_change_still_verify(runtime: Runtime) -> None:
