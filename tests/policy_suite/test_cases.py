@@ -29,7 +29,8 @@ def test_the_starting_suite_is_the_taxonomy_file_with_its_known_gaps() -> None:
     assert len(suite) == 290
     assert len({c.id for c in suite}) == 290
     gaps = {c.id: c.known_gap for c in suite if c.known_gap}
-    assert len(gaps) == 21
+    # how many there are is pinned once, in tests/classifiers/test_policy_clauses.py
+    assert gaps
     assert gaps["counter_speech-1"] == "adds hate"
     assert all(c.safeguarding == ("safeguarding" in c.must) for c in suite)
 
@@ -38,7 +39,9 @@ def test_the_shipped_classifier_fails_only_known_gaps(runtime: Runtime) -> None:
     classifier = PolicyClassifier()
     with runtime.factory() as session:
         assert failing_cases(session, classifier) == []
-        assert len(run_suite(session, classifier).failures) == 21
+        failed = run_suite(session, classifier).failures
+        assert {f.case.id for f in failed} == {c.id for c in cases.starting_suite()
+                                                if c.known_gap}
     with transaction(runtime.factory) as session:
         case = service.add_case(session, text="Lovely photo", must=["abuse"], must_not=[],
                                 clause="a deliberately wrong case", actor="test")
