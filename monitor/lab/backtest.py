@@ -236,9 +236,7 @@ def backtest(session: Session, settings: Settings, candidate: Candidate, *, week
     live = live_policy(session, settings)
     proposed = candidate.policy(live)
     name = settings.classifier.name
-    bare = Policy(sensitivity=live.sensitivity, thresholds=live.thresholds)
     live_dir = model_dir_of(session, settings.data_dir, None)
-    live_base = build_classifier(name, bare, names=names, model_dir=live_dir)
     rerun = (proposed.sensitivity != live.sensitivity or candidate.model_version is not None)
     rows = stored_rows(session, since, until)
     report = Report(weeks=weeks, since=since, until=until,
@@ -256,6 +254,11 @@ def backtest(session: Session, settings: Settings, candidate: Candidate, *, week
     else:
         from classifiers.redecide import redecide
 
+        # the live classifier is built only here: a re-classifying back-test reads the live
+        # side from the stored verdicts and would only pay for loading its model
+        live_base = build_classifier(
+            name, Policy(sensitivity=live.sensitivity, thresholds=live.thresholds),
+            names=names, model_dir=live_dir)
         live_cuts, strong = _cuts(live_base)
         cand_cuts = live_cuts
         if live_cuts and proposed.thresholds != live.thresholds:
