@@ -1,5 +1,6 @@
-"""A retrained model version as a policy lab candidate: back-tested on stored history, the
-estimate checked against what the promoted model then produces, and the suite's gate.
+"""A retrained model version as a policy lab candidate: back-tested on stored history,
+shadowed on live traffic, the estimate checked against what the promoted model then
+produces, and the suite's gate.
 
 The candidate is made as retraining makes one (real moderation of the demo stream, a real
 training run); it is then rolled back, so that it is a recorded version that is not live."""
@@ -15,7 +16,7 @@ from sqlalchemy import func, select
 from connectors.base import Action
 from monitor import alerts, model_registry, retrain
 from monitor.db import transaction
-from monitor.lab import candidates
+from monitor.lab import candidates, shadow
 from monitor.lab.backtest import Candidate, backtest
 from monitor.models import Alert, AuditEvent, Channel, Item, utcnow
 from monitor.models import Verdict as VerdictRow
@@ -118,6 +119,24 @@ def test_model_candidate_backtest_matches_what_it_produces_once_promoted_and_the
     assert report.new_count + report.stopped_count > 0, "the retrained model changes something"
     assert sum(report.new_decisions.values()) == report.new_count
 
+    # shadowed on live traffic: what the polls store is classified by the candidate too,
+    # opening nothing; the word it learnt is flagged there as in the back-test
+    with transaction(runtime.factory) as session:
+        candidates.start_shadow(session, hours=2, actor="admin")
+    ingest(runtime, PROBES, now=utcnow(), weeks=1, channel="live", prefix="l")
+    live_opened = _alerts(runtime, "live")
+    assert shadow.run_once(runtime) == len(PROBES)
+    assert shadow.run_once(runtime) == 0  # caught up
+    with runtime.factory() as session:
+        open_row = candidates.current_candidate(session)
+        assert open_row is not None
+        assert open_row.shadow_until is not None
+        seen = shadow.report(session, runtime, open_row)
+    assert seen.comments == len(PROBES)
+    assert seen.live_alerts == live_opened
+    assert seen.new_count >= 1
+    assert _alerts(runtime, "live") == live_opened
+
     # promoted through the lab, the version is active and the runtime serves it from the
     # next poll; the same history read again on another channel gives what was estimated
     with transaction(runtime.factory) as session:
@@ -134,7 +153,7 @@ def test_model_candidate_backtest_matches_what_it_produces_once_promoted_and_the
     replay_versions = _versions(runtime, "replay")
     assert len(replay_versions) == 1
     assert version in replay_versions.pop().split("+")
-    assert _lab_actions(runtime) == ["lab.candidate.settings", "lab.promote"]
+    assert _lab_actions(runtime) == ["lab.candidate.settings", "lab.shadow.start", "lab.promote"]
 
     # back to the baseline; the organisation then writes a case from one comment the two
     # models disagree on, siding with the baseline: the lab refuses to promote the version
@@ -165,5 +184,5 @@ def test_model_candidate_backtest_matches_what_it_produces_once_promoted_and_the
                                f"know): {text!r} expected ")
     assert shown[0].endswith(f"({fault})")
     assert _active(runtime) == baseline
-    assert _lab_actions(runtime) == ["lab.candidate.settings", "lab.promote",
-                                     "lab.candidate.settings"]
+    assert _lab_actions(runtime) == ["lab.candidate.settings", "lab.shadow.start",
+                                     "lab.promote", "lab.candidate.settings"]
