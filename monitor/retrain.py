@@ -398,15 +398,15 @@ def policy_suite_gate(factory: sessionmaker[Session], candidate: Classifier,
     """(the policy test cases the candidate breaks, notes): a case breaks when the candidate
     fails it, it is no known gap and the active model passes it. Lines name the case, its
     clause and what went wrong, never its text (they reach the audit trail)."""
-    from monitor.policy_suite.run import failing_cases
+    from monitor.policy_suite.run import broken_cases, failing_cases
 
     with factory() as session:
+        broken = broken_cases(session, candidate, active)
         failing = failing_cases(session, candidate)
-        already = {f.case.id for f in failing_cases(session, active)}
-    broken = [f.describe(show_text=False) for f in failing if f.case.id not in already]
+    ids = {f.case.id for f in broken}
     notes = [f"{f.describe(show_text=False)}; the active model fails it too"
-             for f in failing if f.case.id in already]
-    return broken, notes
+             for f in failing if f.case.id not in ids]
+    return [f.describe(show_text=False) for f in broken], notes
 
 
 def _counts(examples: Sequence[candidates.Example], value: int) -> dict[str, int]:

@@ -67,3 +67,12 @@ def run_suite(session: Session, classifier: Classifier) -> SuiteRun:
 def failing_cases(session: Session, classifier: Classifier) -> list[FailedCase]:
     """The cases `classifier` fails that are not known gaps: a promotion gate refuses on any."""
     return run_suite(session, classifier).blocking
+
+
+def broken_cases(session: Session, candidate: Classifier,
+                 live: Classifier) -> list[FailedCase]:
+    """The cases `candidate` fails that are no known gap and that `live` passes: what a
+    promotion would break (one the live classifier fails too blocks nothing it changes)."""
+    cases = all_cases(session)
+    already = {f.case.id for f in run_cases(cases, live).blocking}
+    return [f for f in run_cases(cases, candidate).blocking if f.case.id not in already]
