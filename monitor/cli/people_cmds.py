@@ -15,14 +15,11 @@ from monitor.cli.common import (
     ConfigOption,
     JsonOption,
     console,
-    open_runtime,
     print_json,
     print_table,
 )
-from monitor.cli.records_cmds import AsOption, acting_user
-from monitor.db import transaction
+from monitor.cli.records_cmds import AsOption, acting
 from monitor.records import rights
-from monitor.records.errors import RecordsError
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -42,14 +39,12 @@ def export(
     """Everything socmon holds about an author, as JSON (the export is audited)."""
     if out is not None and not out.parent.is_dir():
         raise CommandError(f"--out: folder {out.parent} does not exist")
-    runtime = open_runtime(config, quiet=True)
-    try:
-        # Written before the commit: the audit trail never records an export that failed.
-        with transaction(runtime.factory) as session:
-            name, role = acting_user(session, actor)
-            document = rights.export_author(session, platform=platform, author_id=author,
-                                            actor=name, role=role)
-            body = json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n"
+    # Written before the commit: the audit trail never records an export that failed.
+    with acting(config, actor) as (session, name, role):
+        document = rights.export_author(session, platform=platform, author_id=author,
+                                        actor=name, role=role)
+        body = json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n"
+        try:
             if out is None:
                 sys.stdout.write(body)
             else:
@@ -57,12 +52,8 @@ def export(
                 fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
                     handle.write(body)
-    except RecordsError as exc:
-        raise CommandError(str(exc)) from None
-    except OSError as exc:
-        raise CommandError(f"cannot write {out}: {exc.strerror or exc}") from None
-    finally:
-        runtime.close()
+        except OSError as exc:
+            raise CommandError(f"cannot write {out}: {exc.strerror or exc}") from None
     if out is not None:
         console.print(f"wrote {out}: {len(document['items'])} item(s)")
 
@@ -82,16 +73,9 @@ def erase(
             f"Erase the content socmon holds about {platform} author {author}? "
             "This cannot be undone"):
         raise typer.Abort
-    runtime = open_runtime(config, quiet=True)
-    try:
-        with transaction(runtime.factory) as session:
-            name, role = acting_user(session, actor)
-            result = rights.erase_author(session, platform=platform, author_id=author,
-                                         actor=name, role=role)
-    except RecordsError as exc:
-        raise CommandError(str(exc)) from None
-    finally:
-        runtime.close()
+    with acting(config, actor) as (session, name, role):
+        result = rights.erase_author(session, platform=platform, author_id=author,
+                                     actor=name, role=role)
     if as_json:
         print_json({"items": {str(k): v for k, v in result.outcomes.items()},
                     "audit_seq": result.audit_seq})

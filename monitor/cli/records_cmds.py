@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -44,6 +47,21 @@ def acting_user(session: Session, username: str) -> tuple[str, Role]:
     if person.disabled:
         raise CommandError(f"--as: {person.username} is disabled")
     return person.username, Role(person.role)
+
+
+@contextmanager
+def acting(config: Path | None, username: str) -> Iterator[tuple[Session, str, Role]]:
+    """One transaction as the user `username` (their role decides what is allowed); a
+    refusal of the records services becomes a one-line CommandError."""
+    runtime = open_runtime(config, quiet=True)
+    try:
+        with transaction(runtime.factory) as session:
+            name, role = acting_user(session, username)
+            yield session, name, role
+    except RecordsError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        runtime.close()
 
 
 @app.command()
@@ -92,18 +110,10 @@ def hold(
     config: ConfigOption = None,
 ) -> None:
     """Put a legal hold on an alert, a channel or an author: no purge or erasure touches it."""
-    runtime = open_runtime(config, quiet=True)
-    try:
-        with transaction(runtime.factory) as session:
-            name, role = acting_user(session, actor)
-            made = holds_service.set_hold(session, actor=name, role=role, reason=reason,
-                                          alert_id=alert, channel=channel, platform=platform,
-                                          author_id=author)
-            hold_id = made.id
-    except RecordsError as exc:
-        raise CommandError(str(exc)) from None
-    finally:
-        runtime.close()
+    with acting(config, actor) as (session, name, role):
+        hold_id = holds_service.set_hold(session, actor=name, role=role, reason=reason,
+                                         alert_id=alert, channel=channel, platform=platform,
+                                         author_id=author).id
     console.print(f"legal hold #{hold_id} set")
 
 
@@ -115,16 +125,9 @@ def release_hold(
     config: ConfigOption = None,
 ) -> None:
     """Lift a legal hold; what it kept is purged at the next run if its time is up."""
-    runtime = open_runtime(config, quiet=True)
-    try:
-        with transaction(runtime.factory) as session:
-            name, role = acting_user(session, actor)
-            holds_service.release_hold(session, hold_id=hold_id, actor=name, role=role,
-                                       reason=reason)
-    except RecordsError as exc:
-        raise CommandError(str(exc)) from None
-    finally:
-        runtime.close()
+    with acting(config, actor) as (session, name, role):
+        holds_service.release_hold(session, hold_id=hold_id, actor=name, role=role,
+                                   reason=reason)
     console.print(f"legal hold #{hold_id} lifted")
 
 
@@ -177,14 +180,7 @@ def sign_off(
     config: ConfigOption = None,
 ) -> None:
     """As the DSL, agree that a safeguarding record due for review may go at the next purge."""
-    runtime = open_runtime(config, quiet=True)
-    try:
-        with transaction(runtime.factory) as session:
-            name, role = acting_user(session, actor)
-            reviews_service.sign_off(session, alert_id=alert_id, actor=name, role=role,
-                                     reason=reason)
-    except RecordsError as exc:
-        raise CommandError(str(exc)) from None
-    finally:
-        runtime.close()
+    with acting(config, actor) as (session, name, role):
+        reviews_service.sign_off(session, alert_id=alert_id, actor=name, role=role,
+                                 reason=reason)
     console.print(f"alert {alert_id} signed off: its record goes at the next purge")
